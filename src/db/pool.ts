@@ -1,0 +1,17 @@
+import { Kysely, PostgresDialect } from "kysely";
+import pg from "pg";
+import type { Database } from "./schema.js";
+
+// bigint columns (ids, money) come back as numbers; ids and minor-unit amounts stay far below 2^53.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number.parseInt(v, 10));
+pg.types.setTypeParser(pg.types.builtins.NUMERIC, (v) => Number.parseFloat(v));
+
+export type DB = Kysely<Database>;
+
+export function createDb(connectionString: string, max = 20): DB {
+  const pool = new pg.Pool({ connectionString, max, idleTimeoutMillis: 30_000 });
+  pool.on("error", () => {
+    // an idle client lost its connection (server restart); the pool replaces it
+  });
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+}

@@ -1,0 +1,5 @@
+import { eventRoutes } from "./events/routes.js";
+import type { App, AppDeps } from "./http/app.js";
+
+/** Every module's routes, registered in this order. One line per module. */
+export const routes: Array<(app: App, deps: AppDeps) => Promise<void>> = [eventRoutes];
