@@ -1,0 +1,59 @@
+import type { FastifyBaseLogger } from "fastify";
+import { sql } from "kysely";
+import type { DB } from "./db/pool.js";
+
+export interface BackgroundJobs {
+  stop(): Promise<void>;
+}
+
+interface Job {
+  name: string;
+  everyMs: number;
+  run(db: DB): Promise<number>;
+}
+
+/** Idempotency records are kept for 24 hours, as long as a client may reasonably retry. */
+export async function purgeIdempotencyKeys(db: DB): Promise<number> {
+  const res = await sql`delete from idempotency_keys where created_at < now() - interval '24 hours'`.execute(
+    db,
+  );
+  return Number(res.numAffectedRows ?? 0);
+}
+
+const jobs: Job[] = [{ name: "purge idempotency keys", everyMs: 60 * 60_000, run: purgeIdempotencyKeys }];
+
+/** Registers a periodic job; modules add theirs at import time. */
+export function registerJob(job: Job): void {
+  jobs.push(job);
+}
+
+/**
+ * Runs every registered job on its interval in this process. Jobs are safe to
+ * run in several processes at once (they claim rows with SKIP LOCKED or are
+ * idempotent), so each API process runs them.
+ */
+export function startBackgroundJobs(db: DB, log: FastifyBaseLogger, scale = 1): BackgroundJobs {
+  const timers: NodeJS.Timeout[] = [];
+  const running = new Set<Promise<unknown>>();
+  for (const job of jobs) {
+    if (scale <= 0) break;
+    const timer = setInterval(() => {
+      const p = job
+        .run(db)
+        .then((n) => {
+          if (n > 0) log.info({ job: job.name, count: n }, "background job");
+        })
+        .catch((err) => log.error({ err, job: job.name }, "background job failed"))
+        .finally(() => running.delete(p));
+      running.add(p);
+    }, job.everyMs * scale);
+    timer.unref();
+    timers.push(timer);
+  }
+  return {
+    async stop() {
+      for (const t of timers) clearInterval(t);
+      await Promise.allSettled([...running]);
+    },
+  };
+}
