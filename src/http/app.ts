@@ -133,9 +133,13 @@ function toProblem(err: unknown): Problem {
   if (hasZodFastifySchemaValidationErrors(err)) {
     const context = (err as { validationContext?: string }).validationContext ?? "body";
     const errors = err.validation.map((v) => {
-      const params = v.params as { issue?: { path?: PropertyKey[]; message?: string; keys?: string[] } };
+      // fastify-type-provider-zod puts the zod issue's own fields (e.g. `keys`) straight into params
+      const params = v.params as {
+        keys?: string[];
+        issue?: { path?: PropertyKey[]; message?: string; keys?: string[] };
+      };
       const issuePath = params.issue?.path ?? v.instancePath.split("/").filter(Boolean);
-      const keys = params.issue?.keys;
+      const keys = params.keys ?? params.issue?.keys;
       const base = [context, ...issuePath.map(String)].join(".");
       return keys?.length
         ? { path: `${base}.${keys[0]}`, message: `unknown field ${keys.join(", ")}` }
