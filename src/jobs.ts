@@ -1,6 +1,8 @@
 import type { FastifyBaseLogger } from "fastify";
 import { sql } from "kysely";
+import { readConfig } from "./config.js";
 import type { DB } from "./db/pool.js";
+import { expireReservations } from "./inventory/reservations.js";
 
 export interface BackgroundJobs {
   stop(): Promise<void>;
@@ -20,7 +22,14 @@ export async function purgeIdempotencyKeys(db: DB): Promise<number> {
   return Number(res.numAffectedRows ?? 0);
 }
 
-const jobs: Job[] = [{ name: "purge idempotency keys", everyMs: 60 * 60_000, run: purgeIdempotencyKeys }];
+const jobs: Job[] = [
+  { name: "purge idempotency keys", everyMs: 60 * 60_000, run: purgeIdempotencyKeys },
+  {
+    name: "expire reservations",
+    everyMs: readConfig().sweepIntervalMs || 5000,
+    run: (db) => expireReservations(db),
+  },
+];
 
 /** Registers a periodic job; modules add theirs at import time. */
 export function registerJob(job: Job): void {

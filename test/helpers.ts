@@ -48,7 +48,7 @@ export async function testDatabase(): Promise<{ url: string; drop(): Promise<voi
 export async function testApp(opts: { pool?: number } = {}): Promise<TestContext> {
   const database = await testDatabase();
   const db = createDb(database.url, opts.pool ?? 10);
-  const app = await buildApp({ db });
+  const app = await buildApp({ db, logger: process.env.TEST_LOG ? { level: process.env.TEST_LOG } : false });
   await app.ready();
   const { key } = await createApiKey(db, "test");
   return {

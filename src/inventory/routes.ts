@@ -1,0 +1,235 @@
+import { z } from "zod";
+import type { App, AppDeps } from "../http/app.js";
+import { ValidationFailed } from "../http/errors.js";
+import { write } from "../http/idempotency.js";
+import { adjustStock, moveStock } from "./adjustments.js";
+import { availabilityForSku, listLevels, listMovements, storefrontAvailability } from "./levels.js";
+import { getReservation, releaseReservation, reserveStock } from "./reservations.js";
+import * as S from "./schema.js";
+import type { Movement } from "./stock.js";
+import { createTransfer, getTransfer, receiveTransfer } from "./transfers.js";
+
+const tags = ["inventory"];
+const actorOf = (req: { principal?: { actor: string } }) => req.principal?.actor ?? "anonymous";
+
+/** Ledger rows as the API shows them: by SKU and location code. */
+const movementView = (sku: string, location: string) => (m: Movement) => ({
+  id: m.id,
+  sku,
+  location,
+  bucket: m.bucket,
+  delta: m.delta,
+  reason: m.reason,
+  reference: m.reference,
+  actor: m.actor,
+  note: m.note,
+  created_at: new Date(m.created_at).toISOString(),
+});
+
+export async function inventoryRoutes(app: App, { db }: AppDeps) {
+  app.get(
+    "/v1/inventory/levels",
+    {
+      schema: {
+        tags,
+        summary: "Stock per variant × location, every bucket",
+        querystring: S.LevelsQuery,
+        response: { 200: z.object({ data: z.array(S.Level), next_cursor: z.string().nullable() }) },
+      },
+    },
+    async (req) => listLevels(db, req.query),
+  );
+
+  app.get(
+    "/v1/inventory/availability",
+    {
+      schema: {
+        tags,
+        summary: "Sellable units of a SKU, in total and per location",
+        querystring: z.strictObject({ sku: S.Sku }),
+        response: { 200: S.Availability },
+      },
+    },
+    async (req) => availabilityForSku(db, req.query.sku),
+  );
+
+  app.get(
+    "/v1/inventory/movements",
+    {
+      schema: {
+        tags,
+        summary: "The stock ledger, newest first",
+        querystring: S.MovementsQuery,
+        response: { 200: z.object({ data: z.array(S.Movement), next_cursor: z.string().nullable() }) },
+      },
+    },
+    async (req) => listMovements(db, req.query),
+  );
+
+  app.get(
+    "/v1/inventory/reasons",
+    { schema: { tags, summary: "Movement reason codes; `manual` ones may be used on adjustments" } },
+    async () => ({
+      data: await db.selectFrom("movement_reasons").selectAll().orderBy("code").execute(),
+    }),
+  );
+
+  app.post(
+    "/v1/inventory/adjustments",
+    {
+      schema: {
+        tags,
+        summary: "Change a bucket by a delta or set it to an absolute value",
+        body: S.AdjustmentBody,
+        response: { 201: z.object({ movements: z.array(S.Movement) }) },
+      },
+    },
+    async (req, reply) =>
+      write(db, req, reply, async (tx) => {
+        const movements = await adjustStock(tx, req.body, actorOf(req));
+        return {
+          status: 201,
+          body: { movements: movements.map(movementView(req.body.sku, req.body.location)) },
+        };
+      }),
+  );
+
+  app.post(
+    "/v1/inventory/moves",
+    {
+      schema: {
+        tags,
+        summary: "Move units between buckets at one location (e.g. quarantine → on_hand)",
+        body: S.MoveBody,
+        response: { 201: z.object({ movements: z.array(S.Movement) }) },
+      },
+    },
+    async (req, reply) =>
+      write(db, req, reply, async (tx) => {
+        const movements = await moveStock(tx, req.body, actorOf(req));
+        return {
+          status: 201,
+          body: { movements: movements.map(movementView(req.body.sku, req.body.location)) },
+        };
+      }),
+  );
+
+  app.post(
+    "/v1/inventory/transfers",
+    {
+      schema: {
+        tags,
+        summary: "Ship units to another location; they arrive as `incoming`",
+        body: S.TransferBody,
+        response: { 201: S.Transfer },
+      },
+    },
+    async (req, reply) =>
+      write(db, req, reply, async (tx) => ({
+        status: 201,
+        body: await createTransfer(tx, req.body, actorOf(req)),
+      })),
+  );
+
+  app.get(
+    "/v1/inventory/transfers/:id",
+    { schema: { tags, summary: "A transfer", params: S.IdParam, response: { 200: S.Transfer } } },
+    async (req) => getTransfer(db, req.params.id),
+  );
+
+  app.post(
+    "/v1/inventory/transfers/:id/receive",
+    {
+      schema: {
+        tags,
+        summary: "Receive some or all outstanding units of a transfer",
+        params: S.IdParam,
+        body: S.ReceiveTransferBody,
+        response: { 200: S.Transfer },
+      },
+    },
+    async (req, reply) =>
+      write(db, req, reply, async (tx) => ({
+        status: 200,
+        body: await receiveTransfer(tx, req.params.id, req.body ?? {}, actorOf(req)),
+      })),
+  );
+
+  app.post(
+    "/v1/reservations",
+    {
+      schema: {
+        tags: ["reservations"],
+        summary: "Hold stock for a cart or checkout: every line or nothing",
+        body: S.ReservationBody,
+        response: { 201: S.Reservation },
+      },
+    },
+    async (req, reply) =>
+      write(db, req, reply, async (tx) => ({
+        status: 201,
+        body: await reserveStock(tx, req.body, actorOf(req)),
+      })),
+  );
+
+  app.get(
+    "/v1/reservations/:id",
+    {
+      schema: {
+        tags: ["reservations"],
+        summary: "A reservation",
+        params: S.IdParam,
+        response: { 200: S.Reservation },
+      },
+    },
+    async (req) => getReservation(db, req.params.id),
+  );
+
+  app.delete(
+    "/v1/reservations/:id",
+    {
+      schema: {
+        tags: ["reservations"],
+        summary: "Release a reservation (releasing twice is harmless)",
+        params: S.IdParam,
+        response: { 200: S.Reservation },
+      },
+    },
+    async (req, reply) =>
+      write(db, req, reply, async (tx) => ({
+        status: 200,
+        body: await releaseReservation(tx, req.params.id, actorOf(req)),
+      })),
+  );
+
+  app.get(
+    "/v1/storefront/availability",
+    {
+      schema: {
+        tags: ["storefront"],
+        summary: "Public stock status per SKU for product pages",
+        security: [],
+        querystring: S.StorefrontQuery,
+        response: { 200: S.StorefrontAvailability },
+      },
+    },
+    async (req) => {
+      const skus = [
+        ...new Set(
+          req.query.skus
+            .split(",")
+            .map((s) => s.trim())
+            .filter(Boolean),
+        ),
+      ];
+      const bad = skus.findIndex((s) => !S.Sku.safeParse(s).success);
+      if (skus.length === 0 || skus.length > 100 || bad >= 0) {
+        throw new ValidationFailed(
+          [{ path: "querystring.skus", message: "1 to 100 comma-separated SKUs of at most 64 characters" }],
+          400,
+        );
+      }
+      return { data: await storefrontAvailability(db, skus) };
+    },
+  );
+}
