@@ -9,6 +9,8 @@ import {
   type ZodTypeProvider,
 } from "fastify-type-provider-zod";
 import type { DB } from "../db/pool.js";
+import { EventFeed } from "../events/feed.js";
+import { StorefrontCache } from "../inventory/storefront-cache.js";
 import { routes } from "../routes.js";
 import { hashKey, KeyVerifier, type Principal } from "./auth.js";
 import { DomainError, problemType, Unauthorized } from "./errors.js";
@@ -17,6 +19,9 @@ import { metricsPlugin } from "./metrics.js";
 declare module "fastify" {
   interface FastifyRequest {
     principal?: Principal;
+  }
+  interface FastifyInstance {
+    feed: EventFeed;
   }
 }
 
@@ -30,10 +35,16 @@ export type App = FastifyInstance<
 
 export interface AppDeps {
   db: DB;
+  /** Every committed change, as it commits, for in-process caches and live streams. */
+  feed: EventFeed;
+  storefront: StorefrontCache;
 }
 
-export interface AppOptions extends AppDeps {
+export interface AppOptions {
+  db: DB;
   logger?: boolean | { level: string };
+  /** How often the event feed polls the outbox; 0 leaves polling to the caller (tests). */
+  feedIntervalMs?: number;
 }
 
 /** Paths that need no API key. Channel webhooks are verified by their signature instead. */
@@ -106,7 +117,16 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   });
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
 
-  for (const register of routes) await register(app, { db: opts.db });
+  const feed = new EventFeed(opts.db, opts.feedIntervalMs ?? 100);
+  await feed.start();
+  const storefront = new StorefrontCache(opts.db, feed);
+  app.addHook("onClose", async () => {
+    storefront.close();
+    await feed.stop();
+  });
+  app.decorate("feed", feed);
+
+  for (const register of routes) await register(app, { db: opts.db, feed, storefront });
   return app;
 }
 

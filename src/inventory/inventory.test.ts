@@ -408,6 +408,7 @@ describe("storefront", () => {
     expect(bySku.HAT).toEqual({ sku: "HAT", status: "in_stock" });
     await stock(t, "CAP", "EAST", 0);
     await stock(t, "CAP", "EAST", 0, "quarantine");
+    await t.app.feed.poll();
     const cap = await t.app.inject({ method: "GET", url: "/v1/storefront/availability?skus=CAP" });
     expect(cap.json().data).toEqual([{ sku: "CAP", status: "backorder" }]);
     expect((await t.app.inject({ method: "GET", url: "/v1/storefront/availability?skus=" })).statusCode).toBe(
@@ -429,5 +430,52 @@ describe("events", () => {
     expect([...types]).toEqual(
       expect.arrayContaining(["reservation.created", "reservation.released", "transfer.created"]),
     );
+  });
+});
+
+describe("storefront cache and stream", () => {
+  it("serves from memory and is invalidated by the outbox feed, bundles included", async () => {
+    await product(t, ["VASE"]);
+    await product(t, ["VASE-SET"], { kind: "bundle", components: [{ sku: "VASE", quantity: 2 }] });
+    await stock(t, "VASE", "EAST", 4);
+    await t.app.feed.poll();
+    const get = async () =>
+      (await t.app.inject({ method: "GET", url: "/v1/storefront/availability?skus=VASE,VASE-SET" })).json()
+        .data;
+    expect(await get()).toEqual([
+      { sku: "VASE", status: "in_stock" },
+      { sku: "VASE-SET", status: "in_stock" },
+    ]);
+    await stock(t, "VASE", "EAST", 1);
+    // the change is committed, but this process has not read it from the outbox yet: the cache may lag
+    await t.app.feed.poll();
+    expect(await get()).toEqual([
+      { sku: "VASE", status: "in_stock" },
+      { sku: "VASE-SET", status: "out_of_stock" },
+    ]);
+  });
+
+  it("streams the current status, then every change, as Server-Sent Events", async () => {
+    await product(t, ["CANDLE"]);
+    await stock(t, "CANDLE", "EAST", 2);
+    await t.app.listen({ port: 0, host: "127.0.0.1" });
+    const address = t.app.server.address();
+    const port = typeof address === "object" && address ? address.port : 0;
+    const controller = new AbortController();
+    const res = await fetch(`http://127.0.0.1:${port}/v1/storefront/availability/stream?skus=CANDLE`, {
+      signal: controller.signal,
+    });
+    expect(res.headers.get("content-type")).toContain("text/event-stream");
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = "";
+    const until = async (pattern: RegExp) => {
+      while (!pattern.test(text)) text += decoder.decode((await reader.read()).value);
+    };
+    await until(/"status":"in_stock"/);
+    await stock(t, "CANDLE", "EAST", 0);
+    await t.app.feed.poll();
+    await until(/"status":"out_of_stock"/);
+    controller.abort();
   });
 });

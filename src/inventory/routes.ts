@@ -3,7 +3,7 @@ import type { App, AppDeps } from "../http/app.js";
 import { ValidationFailed } from "../http/errors.js";
 import { write } from "../http/idempotency.js";
 import { adjustStock, moveStock } from "./adjustments.js";
-import { availabilityForSku, listLevels, listMovements, storefrontAvailability } from "./levels.js";
+import { availabilityForSku, listLevels, listMovements } from "./levels.js";
 import { getReservation, releaseReservation, reserveStock } from "./reservations.js";
 import * as S from "./schema.js";
 import type { Movement } from "./stock.js";
@@ -26,7 +26,25 @@ const movementView = (sku: string, location: string) => (m: Movement) => ({
   created_at: new Date(m.created_at).toISOString(),
 });
 
-export async function inventoryRoutes(app: App, { db }: AppDeps) {
+function parseSkus(list: string): string[] {
+  const skus = [
+    ...new Set(
+      list
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
+  ];
+  if (skus.length === 0 || skus.length > 100 || skus.some((s) => !S.Sku.safeParse(s).success)) {
+    throw new ValidationFailed(
+      [{ path: "querystring.skus", message: "1 to 100 comma-separated SKUs of at most 64 characters" }],
+      400,
+    );
+  }
+  return skus;
+}
+
+export async function inventoryRoutes(app: App, { db, storefront }: AppDeps) {
   app.get(
     "/v1/inventory/levels",
     {
@@ -214,22 +232,50 @@ export async function inventoryRoutes(app: App, { db }: AppDeps) {
       },
     },
     async (req) => {
-      const skus = [
-        ...new Set(
-          req.query.skus
-            .split(",")
-            .map((s) => s.trim())
-            .filter(Boolean),
-        ),
-      ];
-      const bad = skus.findIndex((s) => !S.Sku.safeParse(s).success);
-      if (skus.length === 0 || skus.length > 100 || bad >= 0) {
-        throw new ValidationFailed(
-          [{ path: "querystring.skus", message: "1 to 100 comma-separated SKUs of at most 64 characters" }],
-          400,
-        );
-      }
-      return { data: await storefrontAvailability(db, skus) };
+      const skus = parseSkus(req.query.skus);
+      return { data: await storefront.get(skus) };
+    },
+  );
+
+  app.get(
+    "/v1/storefront/availability/stream",
+    {
+      schema: {
+        tags: ["storefront"],
+        summary: "Server-Sent Events: the availability of these SKUs now, then on every change",
+        security: [],
+        querystring: S.StorefrontQuery,
+      },
+    },
+    async (req, reply) => {
+      const skus = parseSkus(req.query.skus);
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, {
+        "content-type": "text/event-stream",
+        "cache-control": "no-cache",
+        connection: "keep-alive",
+        "x-accel-buffering": "no",
+      });
+      const watched = new Set(skus);
+      const send = async (which: string[]) => {
+        for (const entry of await storefront.get(which)) {
+          res.write(`event: availability\ndata: ${JSON.stringify(entry)}\n\n`);
+        }
+      };
+      let queue = send(skus);
+      const unsubscribe = storefront.onChange((changed) => {
+        const hit = changed.has("*") ? skus : skus.filter((s) => changed.has(s));
+        if (hit.length) queue = queue.then(() => send(hit)).catch(() => {});
+      });
+      const heartbeat = setInterval(() => res.write(": keep-alive\n\n"), 15_000);
+      const end = () => {
+        clearInterval(heartbeat);
+        unsubscribe();
+        watched.clear();
+      };
+      req.raw.on("close", end);
+      res.on("error", end);
     },
   );
 }

@@ -192,7 +192,10 @@ export async function changeStock(
         'sku', v.sku, 'location', loc.code, 'on_hand', up.on_hand, 'reserved', up.reserved,
         'allocated', up.allocated, 'safety_stock', up.safety_stock, 'available', up.available,
         'incoming', up.incoming, 'quarantine', up.quarantine, 'damaged', up.damaged,
-        'return_pending', up.return_pending)
+        'return_pending', up.return_pending,
+        'bundles', (select coalesce(json_agg(bv.sku), '[]') from bundle_components bc
+                    join variants bv on bv.product_id = bc.product_id
+                    where bc.component_variant_id = up.variant_id))
       from up join variants v on v.id = up.variant_id join locations loc on loc.id = up.location_id
       order by up.variant_id, up.location_id
     )

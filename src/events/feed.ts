@@ -1,0 +1,68 @@
+import { sql } from "kysely";
+import type { DB } from "../db/pool.js";
+import { listEvents, type OutboxEvent } from "./outbox.js";
+
+export type FeedListener = (events: OutboxEvent[]) => void;
+
+/**
+ * Tails the outbox inside one process, in commit-safe order, from the moment
+ * it starts: in-process caches and live streams learn of every committed
+ * change from here, whichever process made it. Listeners run synchronously
+ * and must not throw.
+ */
+export class EventFeed {
+  private after = 0;
+  private listeners = new Set<FeedListener>();
+  private timer: NodeJS.Timeout | undefined;
+  private polling: Promise<void> | undefined;
+  private started = false;
+
+  constructor(
+    private db: DB,
+    private intervalMs = 100,
+  ) {}
+
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    const last = await sql<{ id: number }>`
+      select id from outbox_events where txid < pg_snapshot_xmin(pg_current_snapshot())
+      order by txid desc, id desc limit 1`.execute(this.db);
+    this.after = last.rows[0]?.id ?? 0;
+    if (this.intervalMs > 0) {
+      this.timer = setInterval(() => void this.poll().catch(() => {}), this.intervalMs);
+      this.timer.unref();
+    }
+  }
+
+  subscribe(listener: FeedListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Reads and dispatches everything committed so far. Safe to call at any time; calls coalesce. */
+  poll(): Promise<void> {
+    if (!this.started) return Promise.resolve();
+    this.polling ??= this.drain().finally(() => {
+      this.polling = undefined;
+    });
+    return this.polling;
+  }
+
+  private async drain(): Promise<void> {
+    for (;;) {
+      const events = await listEvents(this.db, { after: this.after, limit: 1000 });
+      if (events.length === 0) return;
+      this.after = events[events.length - 1].id;
+      for (const listener of this.listeners) listener(events);
+      if (events.length < 1000) return;
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.polling;
+    this.listeners.clear();
+  }
+}
