@@ -1,0 +1,209 @@
+import { sql } from "kysely";
+import type { DB } from "../db/pool.js";
+import { pgErrorCode, type Tx } from "../db/tx.js";
+import { emit } from "../events/outbox.js";
+import { Conflict, NotFound, ValidationFailed } from "../http/errors.js";
+import { resolveSkus } from "../inventory/refs.js";
+
+/** Suppliers and what they sell us (supplier items: their SKU, cost, lead time, MOQ, pack size). */
+
+export interface SupplierRequest {
+  code: string;
+  name: string;
+  lead_time_days: number;
+  currency: string;
+  email?: string;
+}
+
+export interface SupplierView {
+  id: number;
+  code: string;
+  name: string;
+  lead_time_days: number;
+  currency: string;
+  email: string | null;
+  active: boolean;
+  created_at: string;
+}
+
+export interface SupplierItemRequest {
+  sku: string;
+  supplier_sku?: string;
+  cost: number;
+  lead_time_days?: number;
+  min_order_qty: number;
+  pack_size: number;
+  priority: number;
+}
+
+export interface SupplierItemView {
+  supplier: string;
+  sku: string;
+  supplier_sku: string | null;
+  cost: number;
+  currency: string;
+  lead_time_days: number | null;
+  effective_lead_time_days: number;
+  min_order_qty: number;
+  pack_size: number;
+  priority: number;
+}
+
+export async function createSupplier(tx: Tx, req: SupplierRequest): Promise<SupplierView> {
+  try {
+    await tx
+      .insertInto("suppliers")
+      .values({
+        code: req.code,
+        name: req.name,
+        lead_time_days: req.lead_time_days,
+        currency: req.currency,
+        email: req.email ?? null,
+      })
+      .execute();
+  } catch (err) {
+    // the transaction is rolled back by the caller as the error passes
+    if (pgErrorCode(err) === "23505") {
+      throw new Conflict(`supplier ${JSON.stringify(req.code)} already exists`, { supplier: req.code });
+    }
+    throw err;
+  }
+  const view = await getSupplier(tx, req.code);
+  await emit(tx, [{ type: "supplier.created", payload: view }]);
+  return view;
+}
+
+export async function getSupplier(db: DB | Tx, code: string): Promise<SupplierView> {
+  const row = await db.selectFrom("suppliers").selectAll().where("code", "=", code).executeTakeFirst();
+  if (!row) throw new NotFound("supplier", code);
+  return supplierView(row);
+}
+
+export async function listSuppliers(db: DB | Tx): Promise<SupplierView[]> {
+  const rows = await db.selectFrom("suppliers").selectAll().orderBy("code").execute();
+  return rows.map(supplierView);
+}
+
+function supplierView(row: {
+  id: number;
+  code: string;
+  name: string;
+  lead_time_days: number;
+  currency: string;
+  email: string | null;
+  active: boolean;
+  created_at: Date;
+}): SupplierView {
+  return {
+    id: row.id,
+    code: row.code,
+    name: row.name,
+    lead_time_days: row.lead_time_days,
+    currency: row.currency,
+    email: row.email,
+    active: row.active,
+    created_at: row.created_at.toISOString(),
+  };
+}
+
+/** A supplier by code for a write; unknown is a 422 naming the field. */
+export async function resolveSupplier(
+  db: DB | Tx,
+  code: string,
+  path: string,
+): Promise<{ id: number; code: string; currency: string; lead_time_days: number; active: boolean }> {
+  const row = await db
+    .selectFrom("suppliers")
+    .select(["id", "code", "currency", "lead_time_days", "active"])
+    .where("code", "=", code)
+    .executeTakeFirst();
+  if (!row) throw new ValidationFailed([{ path, message: `unknown supplier ${JSON.stringify(code)}` }]);
+  return row;
+}
+
+/** Creates or replaces what a supplier sells for one SKU. Returns whether it was new. */
+export async function saveSupplierItem(
+  tx: Tx,
+  supplierCode: string,
+  req: SupplierItemRequest,
+): Promise<{ created: boolean; item: SupplierItemView }> {
+  const supplier = await tx
+    .selectFrom("suppliers")
+    .select(["id"])
+    .where("code", "=", supplierCode)
+    .executeTakeFirst();
+  if (!supplier) throw new NotFound("supplier", supplierCode);
+  const item = (await resolveSkus(tx, [{ sku: req.sku, path: "body.sku" }])).get(req.sku)!;
+  if (item.kind !== "physical") {
+    throw new ValidationFailed([
+      {
+        path: "body.sku",
+        message: `${req.sku} is a ${item.kind} product; only physical goods are purchased`,
+      },
+    ]);
+  }
+  const row = await sql<{ created: boolean }>`
+    insert into supplier_items (supplier_id, variant_id, supplier_sku, cost, lead_time_days, min_order_qty,
+                                pack_size, priority)
+    values (${supplier.id}, ${item.id}, ${req.supplier_sku ?? null}, ${req.cost}, ${req.lead_time_days ?? null},
+            ${req.min_order_qty}, ${req.pack_size}, ${req.priority})
+    on conflict (supplier_id, variant_id) do update set
+      supplier_sku = excluded.supplier_sku, cost = excluded.cost, lead_time_days = excluded.lead_time_days,
+      min_order_qty = excluded.min_order_qty, pack_size = excluded.pack_size, priority = excluded.priority,
+      updated_at = now()
+    returning (xmax = 0) as created`.execute(tx);
+  const view = (await listSupplierItems(tx, { supplier: supplierCode, sku: req.sku }))[0];
+  await emit(tx, [{ type: "supplier_item.saved", payload: view }]);
+  return { created: row.rows[0].created, item: view };
+}
+
+export async function listSupplierItems(
+  db: DB | Tx,
+  q: { supplier?: string; sku?: string },
+): Promise<SupplierItemView[]> {
+  const rows = await sql<SupplierItemView>`
+    select s.code as supplier, v.sku, si.supplier_sku, si.cost, s.currency, si.lead_time_days,
+           coalesce(si.lead_time_days, s.lead_time_days) as effective_lead_time_days,
+           si.min_order_qty, si.pack_size, si.priority
+    from supplier_items si join suppliers s on s.id = si.supplier_id join variants v on v.id = si.variant_id
+    where true
+      ${q.supplier ? sql`and s.code = ${q.supplier}` : sql``}
+      ${q.sku ? sql`and v.sku = ${q.sku}` : sql``}
+    order by v.sku, si.priority, si.cost, s.code`.execute(db);
+  return rows.rows;
+}
+
+export interface SourcingOption {
+  supplierId: number;
+  supplier: string;
+  supplierName: string;
+  currency: string;
+  supplierSku: string | null;
+  cost: number;
+  leadTimeDays: number;
+  minOrderQty: number;
+  packSize: number;
+}
+
+/**
+ * Where each variant is bought: the named supplier when given, else the
+ * preferred one (lowest priority number, then lowest cost) among active
+ * suppliers. Variants nobody sells are absent from the map.
+ */
+export async function sourcingFor(
+  db: DB | Tx,
+  variantIds: number[],
+  supplierId?: number,
+): Promise<Map<number, SourcingOption>> {
+  if (variantIds.length === 0) return new Map();
+  const rows = await sql<SourcingOption & { variant_id: number }>`
+    select distinct on (si.variant_id) si.variant_id, s.id as "supplierId", s.code as supplier,
+      s.name as "supplierName", s.currency, si.supplier_sku as "supplierSku", si.cost,
+      coalesce(si.lead_time_days, s.lead_time_days) as "leadTimeDays",
+      si.min_order_qty as "minOrderQty", si.pack_size as "packSize"
+    from supplier_items si join suppliers s on s.id = si.supplier_id
+    where si.variant_id = any(${variantIds}::bigint[]) and s.active
+      ${supplierId !== undefined ? sql`and s.id = ${supplierId}` : sql``}
+    order by si.variant_id, si.priority, si.cost, s.id`.execute(db);
+  return new Map(rows.rows.map(({ variant_id, ...o }) => [variant_id, o]));
+}
