@@ -2,10 +2,12 @@ import { catalogRoutes } from "./catalog/routes.js";
 import { eventRoutes } from "./events/routes.js";
 import type { App, AppDeps } from "./http/app.js";
 import { inventoryRoutes } from "./inventory/routes.js";
+import { purchasingRoutes } from "./purchasing/routes.js";
 
 /** Every module's routes, registered in this order. One line per module. */
 export const routes: Array<(app: App, deps: AppDeps) => Promise<void>> = [
   eventRoutes,
   inventoryRoutes,
   catalogRoutes,
+  purchasingRoutes,
 ];
