@@ -141,13 +141,14 @@ interface Problem {
 
 function toProblem(err: unknown): Problem {
   if (err instanceof DomainError) {
+    // extra fields first: they can never overwrite the stable members
     return {
+      ...err.extra,
       type: problemType(err.code),
       title: err.title,
       status: err.status,
       detail: err.message,
       code: err.code,
-      ...err.extra,
     };
   }
   if (hasZodFastifySchemaValidationErrors(err)) {
