@@ -3,6 +3,7 @@ import { eventRoutes } from "./events/routes.js";
 import type { App, AppDeps } from "./http/app.js";
 import { inventoryRoutes } from "./inventory/routes.js";
 import { purchasingRoutes } from "./purchasing/routes.js";
+import { replenishmentRoutes } from "./replenishment/routes.js";
 
 /** Every module's routes, registered in this order. One line per module. */
 export const routes: Array<(app: App, deps: AppDeps) => Promise<void>> = [
@@ -10,4 +11,5 @@ export const routes: Array<(app: App, deps: AppDeps) => Promise<void>> = [
   inventoryRoutes,
   catalogRoutes,
   purchasingRoutes,
+  replenishmentRoutes,
 ];

@@ -1,0 +1,114 @@
+import { z } from "zod";
+import type { DB } from "../db/pool.js";
+import type { App, AppDeps } from "../http/app.js";
+import { write } from "../http/idempotency.js";
+import { PurchaseOrder } from "../purchasing/schema.js";
+import { deleteReorderRule, listReorderRules, saveReorderRule } from "./rules.js";
+import * as S from "./schema.js";
+import { replenishmentSuggestions } from "./suggestions.js";
+import { draftOrdersFromSuggestions } from "./to-orders.js";
+
+const tags = ["replenishment"];
+const actorOf = (req: { principal?: { actor: string } }) => req.principal?.actor ?? "anonymous";
+
+/** Defaults a shop may change in the `settings` table under the key `replenishment`. */
+async function settings(db: DB): Promise<{ service_level: number; default_lead_time_days: number }> {
+  const row = await db
+    .selectFrom("settings")
+    .select("value")
+    .where("key", "=", "replenishment")
+    .executeTakeFirst();
+  const value = (row?.value ?? {}) as { service_level?: number; default_lead_time_days?: number };
+  return {
+    service_level: value.service_level ?? 0.95,
+    default_lead_time_days: value.default_lead_time_days ?? 14,
+  };
+}
+
+export async function replenishmentRoutes(app: App, { db }: AppDeps) {
+  app.post(
+    "/v1/reorder-rules",
+    {
+      schema: {
+        tags,
+        summary: "Create or replace the reorder rule of a SKU at a location",
+        description:
+          "With `max`: min/max — below reorder_point, order up to max. With `reorder_quantity`: at or below reorder_point, order that quantity. 201 when new, 200 when replaced.",
+        body: S.ReorderRuleBody,
+        response: { 200: S.ReorderRule, 201: S.ReorderRule },
+      },
+    },
+    async (req, reply) =>
+      write(db, req, reply, async (tx) => {
+        const saved = await saveReorderRule(tx, req.body, actorOf(req));
+        return { status: saved.created ? 201 : 200, body: saved.rule };
+      }),
+  );
+
+  app.get(
+    "/v1/reorder-rules",
+    {
+      schema: {
+        tags,
+        summary: "Reorder rules",
+        querystring: S.RulesQuery,
+        response: { 200: z.object({ data: z.array(S.ReorderRule) }) },
+      },
+    },
+    async (req) => ({ data: await listReorderRules(db, req.query) }),
+  );
+
+  app.delete(
+    "/v1/reorder-rules/:id",
+    {
+      schema: { tags, summary: "Delete a reorder rule", params: S.IdParam, response: { 200: S.ReorderRule } },
+    },
+    async (req, reply) =>
+      write(db, req, reply, async (tx) => ({
+        status: 200,
+        body: await deleteReorderRule(tx, req.params.id),
+      })),
+  );
+
+  app.get(
+    "/v1/replenishment/suggestions",
+    {
+      schema: {
+        tags,
+        summary: "What to buy for a location, with the inputs behind each quantity",
+        querystring: S.SuggestionsQuery,
+        response: { 200: z.object({ data: z.array(S.Suggestion) }) },
+      },
+    },
+    async (req) => {
+      const defaults = await settings(db);
+      return {
+        data: await replenishmentSuggestions(db, {
+          location: req.query.location,
+          sku: req.query.sku,
+          serviceLevel: req.query.service_level ?? defaults.service_level,
+          historyDays: req.query.history_days,
+          defaultLeadTimeDays: defaults.default_lead_time_days,
+          all: req.query.all,
+        }),
+      };
+    },
+  );
+
+  app.post(
+    "/v1/replenishment/purchase-orders",
+    {
+      schema: {
+        tags,
+        summary: "Turn accepted suggestions into draft purchase orders, one per supplier and location",
+        body: S.DraftOrdersBody,
+        response: { 201: z.object({ purchase_orders: z.array(PurchaseOrder) }) },
+      },
+    },
+    async (req, reply) =>
+      write(db, req, reply, async (tx) => ({
+        status: 201,
+        body: { purchase_orders: await draftOrdersFromSuggestions(tx, req.body.suggestions, actorOf(req)) },
+      })),
+  );
+}
