@@ -117,3 +117,38 @@ describe("concurrent reservations", () => {
     expect(await reservationsWithinReserved(t.db)).toEqual([]);
   });
 });
+
+describe("coalesced reservations for one hot SKU", () => {
+  it("answer every buyer individually, all-or-nothing, with far fewer statements than requests", async () => {
+    const { QuickReserver, NOT_QUICK } = await import("./quick-reserve.js");
+    await product(t, ["FLASH"]);
+    await stock(t, "FLASH", "A", 40);
+    await stock(t, "FLASH", "B", 5);
+    const quick = new QuickReserver(t.db);
+    const quantities = Array.from({ length: 120 }, (_, i) => 1 + (i % 3));
+    const settled = await Promise.allSettled(
+      quantities.map((quantity) =>
+        quick.reserve({ sku: "FLASH", quantity, ttlSeconds: 60, reference: null, actor: "test" }),
+      ),
+    );
+    const granted = settled.flatMap((s, i) =>
+      s.status === "fulfilled" && s.value !== NOT_QUICK ? [{ q: quantities[i], lines: s.value.lines }] : [],
+    );
+    const refused = settled.filter((s) => s.status === "rejected");
+    const notQuick = settled.filter((s) => s.status === "fulfilled" && s.value === NOT_QUICK);
+    expect(granted.length + refused.length + notQuick.length).toBe(120);
+    expect(refused.every((s) => (s as PromiseRejectedResult).reason.code === "insufficient_stock")).toBe(
+      true,
+    );
+    const heldUnits = granted.reduce((sum, g) => sum + g.q, 0);
+    const a = await level(t, "FLASH", "A");
+    const b = await level(t, "FLASH", "B");
+    expect((a?.reserved ?? 0) + (b?.reserved ?? 0)).toBe(heldUnits);
+    // everything that could be held was held: what is left cannot serve any refused request alone
+    expect((a?.available ?? 0) + (b?.available ?? 0)).toBeLessThan(3);
+    expect(granted.every((g) => g.lines[0].quantity === g.q)).toBe(true);
+    expect(quick.stats.statements).toBeLessThan(quick.stats.requests / 3);
+    await expectLedgerConsistent(t);
+    expect(await reservationsWithinReserved(t.db)).toEqual([]);
+  });
+});

@@ -4,7 +4,8 @@ import { ValidationFailed } from "../http/errors.js";
 import { write } from "../http/idempotency.js";
 import { adjustStock, moveStock } from "./adjustments.js";
 import { availabilityForSku, listLevels, listMovements } from "./levels.js";
-import { getReservation, releaseReservation, reserveStock } from "./reservations.js";
+import { NOT_QUICK, QuickReserver } from "./quick-reserve.js";
+import { DEFAULT_TTL_SECONDS, getReservation, releaseReservation, reserveStock } from "./reservations.js";
 import * as S from "./schema.js";
 import type { Movement } from "./stock.js";
 import { createTransfer, getTransfer, receiveTransfer } from "./transfers.js";
@@ -45,6 +46,7 @@ function parseSkus(list: string): string[] {
 }
 
 export async function inventoryRoutes(app: App, { db, storefront }: AppDeps) {
+  const quickReserver = new QuickReserver(db);
   app.get(
     "/v1/inventory/levels",
     {
@@ -183,11 +185,28 @@ export async function inventoryRoutes(app: App, { db, storefront }: AppDeps) {
         response: { 201: S.Reservation },
       },
     },
-    async (req, reply) =>
-      write(db, req, reply, async (tx) => ({
+    async (req, reply) => {
+      const body = req.body;
+      if (body.lines.length === 1 && req.headers["idempotency-key"] === undefined) {
+        const line = body.lines[0];
+        const quick = await quickReserver.reserve({
+          sku: line.sku,
+          location: line.location,
+          quantity: line.quantity,
+          ttlSeconds: body.ttl_seconds ?? DEFAULT_TTL_SECONDS,
+          reference: body.reference ?? null,
+          actor: actorOf(req),
+        });
+        if (quick !== NOT_QUICK) {
+          reply.code(201);
+          return quick;
+        }
+      }
+      return write(db, req, reply, async (tx) => ({
         status: 201,
-        body: await reserveStock(tx, req.body, actorOf(req)),
-      })),
+        body: await reserveStock(tx, body, actorOf(req)),
+      }));
+    },
   );
 
   app.get(

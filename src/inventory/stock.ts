@@ -188,16 +188,8 @@ export async function changeStock(
     ),
     events as (
       insert into outbox_events (type, payload)
-      select 'inventory.level_changed', jsonb_build_object(
-        'sku', v.sku, 'location', loc.code, 'on_hand', up.on_hand, 'reserved', up.reserved,
-        'allocated', up.allocated, 'safety_stock', up.safety_stock, 'available', up.available,
-        'incoming', up.incoming, 'quarantine', up.quarantine, 'damaged', up.damaged,
-        'return_pending', up.return_pending,
-        'bundles', (select coalesce(json_agg(bv.sku), '[]') from bundle_components bc
-                    join variants bv on bv.product_id = bc.product_id
-                    where bc.component_variant_id = up.variant_id))
-      from up join variants v on v.id = up.variant_id join locations loc on loc.id = up.location_id
-      order by up.variant_id, up.location_id
+      select 'inventory.level_changed', inventory_level_event(up.variant_id, up.location_id, to_jsonb(up))
+      from up order by up.variant_id, up.location_id
     )
     select coalesce((select json_agg(up) from up), '[]') as rows,
            coalesce((select json_agg(ledger order by ledger.id) from ledger), '[]') as movements`.execute(tx);
