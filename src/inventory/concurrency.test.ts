@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type TestContext, testApp } from "../../test/helpers.js";
 import { expectLedgerConsistent, level, location, product, stock } from "../../test/shop.js";
 import { reservationsWithinReserved } from "./audit.js";
+import { NOT_QUICK, QuickReserver, type ReservationView } from "./quick-reserve.js";
 
 /**
  * Many simultaneous clients over real HTTP against a real PostgreSQL: the
@@ -120,7 +121,6 @@ describe("concurrent reservations", () => {
 
 describe("coalesced reservations for one hot SKU", () => {
   it("answer every buyer individually, all-or-nothing, with far fewer statements than requests", async () => {
-    const { QuickReserver, NOT_QUICK } = await import("./quick-reserve.js");
     await product(t, ["FLASH"]);
     await stock(t, "FLASH", "A", 40);
     await stock(t, "FLASH", "B", 5);
@@ -132,7 +132,9 @@ describe("coalesced reservations for one hot SKU", () => {
       ),
     );
     const granted = settled.flatMap((s, i) =>
-      s.status === "fulfilled" && s.value !== NOT_QUICK ? [{ q: quantities[i], lines: s.value.lines }] : [],
+      s.status === "fulfilled" && s.value !== NOT_QUICK
+        ? [{ q: quantities[i], lines: (s.value as ReservationView).lines }]
+        : [],
     );
     const refused = settled.filter((s) => s.status === "rejected");
     const notQuick = settled.filter((s) => s.status === "fulfilled" && s.value === NOT_QUICK);

@@ -3,6 +3,8 @@ import type { DB } from "../db/pool.js";
 import { InsufficientStock } from "../http/errors.js";
 import type { ReservationView } from "./reservations.js";
 
+export type { ReservationView };
+
 /**
  * The hot path for the commonest reservation: one line of one physical SKU.
  * Concurrent requests for the same SKU (and location) are coalesced: while
