@@ -341,6 +341,16 @@ describe("reservations", () => {
     expect((await ok(t, "DELETE", `/v1/reservations/${r.id}`)).status).toBe("expired");
   });
 
+  it("refuses to hold products that are not on sale", async () => {
+    const p = await product(t, ["OLD-TEE"]);
+    await stock(t, "OLD-TEE", "EAST", 5);
+    await ok(t, "PATCH", `/v1/products/${p.id}`, { status: "archived" });
+    const res = await api(t, "POST", "/v1/reservations", { lines: [{ sku: "OLD-TEE", quantity: 1 }] });
+    expect(res.statusCode).toBe(422);
+    expect(res.json().errors[0]).toMatchObject({ path: "body.lines.0.sku" });
+    expect(await level(t, "OLD-TEE", "EAST")).toMatchObject({ reserved: 0 });
+  });
+
   it("refuses bad reservation input and holds nothing", async () => {
     const cases: [unknown, number][] = [
       [{ lines: [] }, 400],

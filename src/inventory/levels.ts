@@ -3,7 +3,7 @@ import type { DB } from "../db/pool.js";
 import type { Tx } from "../db/tx.js";
 import { NotFound } from "../http/errors.js";
 import { decodeCursor, isId, page } from "../http/pagination.js";
-import { resolveSkus, type StockItem } from "./refs.js";
+import { findStockItems, resolveSkus, type StockItem } from "./refs.js";
 
 export interface LevelView {
   sku: string;
@@ -115,15 +115,7 @@ export async function storefrontAvailability(
   db: DB,
   skus: string[],
 ): Promise<{ sku: string; status: StorefrontStatus; quantity?: number }[]> {
-  const known = await sql<StockItem & { comps: StockItem["components"] | null; status: string }>`
-    select v.id, v.sku, v.kind, v.inventory_policy, v.low_stock_threshold, p.status,
-      (select json_agg(json_build_object('variantId', c.component_variant_id, 'quantity', c.quantity))
-         from bundle_components c where v.kind = 'bundle' and c.product_id = v.product_id) as comps
-    from variants v join products p on p.id = v.product_id
-    where v.sku = any(${skus}::text[])`.execute(db);
-  const items = known.rows
-    .filter((r) => r.status === "active")
-    .map(({ comps, ...r }) => ({ ...r, components: comps ?? [] }));
+  const items = [...(await findStockItems(db, skus)).values()].filter((i) => i.status === "active");
   const avail = await availabilityOf(db, items);
   const bySku = new Map(items.map((i) => [i.sku, i]));
   return skus.map((sku) => {

@@ -3,7 +3,7 @@ import type { DB } from "../db/pool.js";
 import type { ReservationStatus } from "../db/schema.js";
 import { inTransaction, type Tx } from "../db/tx.js";
 import { emit } from "../events/outbox.js";
-import { InvalidTransition, NotFound } from "../http/errors.js";
+import { InvalidTransition, NotFound, ValidationFailed } from "../http/errors.js";
 import { holdStock, releaseHolds } from "./holds.js";
 import type { Demand, Hold } from "./plan.js";
 import { allLocations, resolveLocations, resolveSkus } from "./refs.js";
@@ -45,6 +45,17 @@ export async function demandsFor(
     l.location ? [{ code: l.location, path: `${prefix}.${i}.location` }] : [],
   );
   const locs = await resolveLocations(tx, codes);
+  const inactive = lines.flatMap((l, i) =>
+    items.get(l.sku)!.status === "active"
+      ? []
+      : [
+          {
+            path: `${prefix}.${i}.sku`,
+            message: `${l.sku} is not on sale (product ${items.get(l.sku)!.status})`,
+          },
+        ],
+  );
+  if (inactive.length) throw new ValidationFailed(inactive);
   return lines.map((l, i) => ({
     index: i,
     item: items.get(l.sku)!,
