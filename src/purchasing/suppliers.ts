@@ -127,34 +127,71 @@ export async function saveSupplierItem(
   supplierCode: string,
   req: SupplierItemRequest,
 ): Promise<{ created: boolean; item: SupplierItemView }> {
+  const [saved] = await saveSupplierItems(tx, supplierCode, [req], (_i) => "body.sku");
+  return saved;
+}
+
+/**
+ * Creates or replaces many items of one supplier in one statement (price
+ * lists, the demo seed). Unknown or non-physical SKUs are a 422 naming each.
+ */
+export async function saveSupplierItems(
+  tx: Tx,
+  supplierCode: string,
+  reqs: SupplierItemRequest[],
+  pathOf: (i: number) => string = (i) => `body.items.${i}.sku`,
+): Promise<{ created: boolean; item: SupplierItemView }[]> {
   const supplier = await tx
     .selectFrom("suppliers")
-    .select(["id"])
+    .select(["id", "code", "currency", "lead_time_days"])
     .where("code", "=", supplierCode)
     .executeTakeFirst();
   if (!supplier) throw new NotFound("supplier", supplierCode);
-  const item = (await resolveSkus(tx, [{ sku: req.sku, path: "body.sku" }])).get(req.sku)!;
-  if (item.kind !== "physical") {
-    throw new ValidationFailed([
-      {
-        path: "body.sku",
-        message: `${req.sku} is a ${item.kind} product; only physical goods are purchased`,
-      },
-    ]);
-  }
-  const row = await sql<{ created: boolean }>`
+  const items = await resolveSkus(
+    tx,
+    reqs.map((r, i) => ({ sku: r.sku, path: pathOf(i) })),
+  );
+  const errors = reqs.flatMap((r, i) => {
+    const kind = items.get(r.sku)!.kind;
+    return kind === "physical"
+      ? []
+      : [{ path: pathOf(i), message: `${r.sku} is a ${kind} product; only physical goods are purchased` }];
+  });
+  if (errors.length) throw new ValidationFailed(errors);
+  const col = <T>(f: (r: SupplierItemRequest) => T) => reqs.map(f);
+  const rows = await sql<{ variant_id: number; created: boolean }>`
     insert into supplier_items (supplier_id, variant_id, supplier_sku, cost, lead_time_days, min_order_qty,
                                 pack_size, priority)
-    values (${supplier.id}, ${item.id}, ${req.supplier_sku ?? null}, ${req.cost}, ${req.lead_time_days ?? null},
-            ${req.min_order_qty}, ${req.pack_size}, ${req.priority})
+    select ${supplier.id}, * from unnest(${col((r) => items.get(r.sku)!.id)}::bigint[],
+      ${col((r) => r.supplier_sku ?? null)}::text[], ${col((r) => r.cost)}::bigint[],
+      ${col((r) => r.lead_time_days ?? null)}::int[], ${col((r) => r.min_order_qty)}::int[],
+      ${col((r) => r.pack_size)}::int[], ${col((r) => r.priority)}::int[])
     on conflict (supplier_id, variant_id) do update set
       supplier_sku = excluded.supplier_sku, cost = excluded.cost, lead_time_days = excluded.lead_time_days,
       min_order_qty = excluded.min_order_qty, pack_size = excluded.pack_size, priority = excluded.priority,
       updated_at = now()
-    returning (xmax = 0) as created`.execute(tx);
-  const view = (await listSupplierItems(tx, { supplier: supplierCode, sku: req.sku }))[0];
-  await emit(tx, [{ type: "supplier_item.saved", payload: view }]);
-  return { created: row.rows[0].created, item: view };
+    returning variant_id, (xmax = 0) as created`.execute(tx);
+  const created = new Map(rows.rows.map((r) => [r.variant_id, r.created]));
+  const saved = reqs.map((r) => ({
+    created: created.get(items.get(r.sku)!.id) ?? false,
+    item: {
+      supplier: supplier.code,
+      sku: r.sku,
+      supplier_sku: r.supplier_sku ?? null,
+      cost: r.cost,
+      currency: supplier.currency,
+      lead_time_days: r.lead_time_days ?? null,
+      effective_lead_time_days: r.lead_time_days ?? supplier.lead_time_days,
+      min_order_qty: r.min_order_qty,
+      pack_size: r.pack_size,
+      priority: r.priority,
+    },
+  }));
+  await emit(
+    tx,
+    saved.map((s) => ({ type: "supplier_item.saved", payload: s.item })),
+  );
+  return saved;
 }
 
 export async function listSupplierItems(
