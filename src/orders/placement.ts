@@ -1,0 +1,370 @@
+import { sql } from "kysely";
+import type { DecisionReason } from "../db/schema.js";
+import type { Tx } from "../db/tx.js";
+import { emit } from "../events/outbox.js";
+import { InsufficientStock, ValidationFailed } from "../http/errors.js";
+import { releaseHolds } from "../inventory/holds.js";
+import type { FreeStock, Hold } from "../inventory/plan.js";
+import { allLocations, type LocationRef, resolveSkus, type StockItem } from "../inventory/refs.js";
+import { consumeReservation } from "../inventory/reservations.js";
+import { levelKey } from "../inventory/stock.js";
+import { type LineNeed, partsOf, unitsAt } from "./allocation/chain.js";
+import { allocate } from "./allocation/rules.js";
+import { allowsSplit, requireChannel } from "./channels.js";
+import { ordersFromEmailLastHour, placementChecks } from "./checks.js";
+import { readOrder, settle } from "./core.js";
+import { approveLocked, holdLocked, paymentLocked } from "./lifecycle.js";
+import { paymentSecured } from "./payments.js";
+import type { PlaceOrderBody } from "./schema.js";
+import { type OrderSettings, readOrderSettings } from "./settings.js";
+import { holdLines, type LineHold, lockFree, recordHolds, stockedVariantIds } from "./stock.js";
+import { record } from "./transitions.js";
+
+/**
+ * Placing an order: one transaction that records it, holds its stock (or
+ * backorders what may wait), runs the placement checks and approves it when
+ * clean. The same (channel, external_id) twice returns the first order.
+ */
+
+export interface PlaceResult {
+  created: boolean;
+  orderId: number;
+}
+
+interface PlacedLine {
+  lineId: number;
+  lineNo: number;
+  item: StockItem;
+  quantity: number;
+}
+
+export function checkTotals(b: PlaceOrderBody) {
+  const subtotal = b.lines.reduce((s, l) => s + l.quantity * l.unit_price, 0);
+  const discount = b.discount_total ?? 0;
+  const shipping = b.shipping_total ?? 0;
+  const tax = b.tax_total ?? 0;
+  const total = subtotal - discount + shipping + tax;
+  if (!Number.isSafeInteger(subtotal)) {
+    throw new ValidationFailed([{ path: "body.lines", message: "the line amounts are too large" }]);
+  }
+  if (total < 0) {
+    throw new ValidationFailed([
+      {
+        path: "body.discount_total",
+        message: `discounts ${discount} exceed lines + shipping + tax ${total + discount}`,
+      },
+    ]);
+  }
+  if (b.total !== undefined && b.total !== total) {
+    throw new ValidationFailed([
+      {
+        path: "body.total",
+        message: `must equal lines ${subtotal} − discounts ${discount} + shipping ${shipping} + tax ${tax} = ${total}`,
+      },
+    ]);
+  }
+  return { subtotal, discount, shipping, tax, total };
+}
+
+export async function placeOrder(
+  tx: Tx,
+  input: PlaceOrderBody,
+  opts: { actor: string; settings?: OrderSettings },
+): Promise<PlaceResult> {
+  const { actor } = opts;
+  const settings = opts.settings ?? (await readOrderSettings(tx));
+  const channel = await requireChannel(tx, input.channel ?? "manual");
+  const items = await resolveSkus(
+    tx,
+    input.lines.map((l, i) => ({ sku: l.sku, path: `body.lines.${i}.sku` })),
+  );
+  const offSale = input.lines.flatMap((l, i) => {
+    const status = items.get(l.sku)!.status;
+    return status === "active"
+      ? []
+      : [{ path: `body.lines.${i}.sku`, message: `${l.sku} is not on sale (product ${status})` }];
+  });
+  if (offSale.length) throw new ValidationFailed(offSale);
+  const totals = checkTotals(input);
+  const placedAt = input.placed_at ? new Date(input.placed_at) : new Date();
+  if (placedAt.getTime() > Date.now() + 5 * 60_000) {
+    throw new ValidationFailed([{ path: "body.placed_at", message: "lies in the future" }]);
+  }
+  if (input.reservation_id !== undefined) await checkReservation(tx, input.reservation_id);
+  const slaHours = channel.config.sla_hours ?? settings.default_sla_hours;
+
+  // The unique (channel, external_id) decides: a concurrent duplicate waits here for the first to commit.
+  const inserted = await tx
+    .insertInto("orders")
+    .values({
+      channel_id: channel.id,
+      external_id: input.external_id ?? null,
+      status: "received",
+      held_from: null,
+      hold_reasons: "[]",
+      currency: input.currency,
+      customer_email: input.customer.email,
+      customer_name: input.customer.name ?? null,
+      customer_phone: input.customer.phone ?? null,
+      shipping_address: JSON.stringify(input.shipping_address),
+      billing_address: input.billing_address ? JSON.stringify(input.billing_address) : null,
+      subtotal: totals.subtotal,
+      discount_total: totals.discount,
+      shipping_total: totals.shipping,
+      tax_total: totals.tax,
+      total: totals.total,
+      placed_at: placedAt,
+      sla_due_at: new Date(placedAt.getTime() + slaHours * 3_600_000),
+      note: input.note ?? null,
+      actor,
+    })
+    .onConflict((oc) => oc.columns(["channel_id", "external_id"]).doNothing())
+    .returning(["id", "number"])
+    .executeTakeFirst();
+  if (!inserted) {
+    const existing = await tx
+      .selectFrom("orders")
+      .select("id")
+      .where("channel_id", "=", channel.id)
+      .where("external_id", "=", input.external_id!)
+      .executeTakeFirstOrThrow();
+    return { created: false, orderId: existing.id };
+  }
+  const orderId = inserted.id;
+
+  const lineRows = await tx
+    .insertInto("order_lines")
+    .values(
+      input.lines.map((l, i) => {
+        const item = items.get(l.sku)!;
+        return {
+          order_id: orderId,
+          line_no: i + 1,
+          variant_id: item.id,
+          sku: item.sku,
+          kind: item.kind,
+          title: l.title ?? null,
+          quantity: l.quantity,
+          unit_price: l.unit_price,
+          decision: "[]",
+        };
+      }),
+    )
+    .returning(["id", "line_no"])
+    .execute();
+  const lines: PlacedLine[] = input.lines.map((l, i) => ({
+    lineId: lineRows.find((r) => r.line_no === i + 1)!.id,
+    lineNo: i + 1,
+    item: items.get(l.sku)!,
+    quantity: l.quantity,
+  }));
+
+  await holdOrderStock(tx, orderId, lines, {
+    actor,
+    reservationId: input.reservation_id,
+    country: input.shipping_address.country,
+    allowSplit: allowsSplit(channel),
+  });
+
+  await record(tx, orderId, {
+    from: null,
+    to: "received",
+    action: "place",
+    actor,
+    reason: `placed via ${channel.code}`,
+  });
+  await emit(tx, [
+    {
+      type: "order.placed",
+      payload: {
+        id: orderId,
+        number: inserted.number,
+        channel: channel.code,
+        external_id: input.external_id ?? null,
+        currency: input.currency,
+        total: totals.total,
+        lines: input.lines.map((l) => ({ sku: l.sku, quantity: l.quantity, unit_price: l.unit_price })),
+      },
+    },
+  ]);
+
+  let order = await readOrder(tx, orderId);
+  const pay = input.payment;
+  if (pay && pay.status !== "pending") {
+    const req = { status: pay.status, amount: pay.amount, reference: pay.reference };
+    order = await paymentLocked(tx, order, req, settings, actor, "body.payment");
+  }
+  const causes = placementChecks(
+    {
+      total: totals.total,
+      currency: input.currency,
+      email: input.customer.email,
+      shipping: input.shipping_address,
+      billing: input.billing_address,
+      paymentSecured: paymentSecured(order.payment_status),
+      ordersLastHour:
+        settings.fraud.max_orders_per_email_per_hour === null
+          ? 0
+          : await ordersFromEmailLastHour(tx, input.customer.email, placedAt),
+    },
+    settings,
+  );
+  if (order.status === "received") {
+    if (causes.length) await holdLocked(tx, order, causes, settings, actor);
+    else if (settings.auto_approve)
+      await approveLocked(tx, order, settings, actor, "auto-approved: every check passed");
+  }
+  await settle(tx, orderId, settings, actor);
+  return { created: true, orderId };
+}
+
+async function checkReservation(tx: Tx, id: number): Promise<void> {
+  const r = await tx.selectFrom("reservations").select("status").where("id", "=", id).executeTakeFirst();
+  if (r?.status !== "active") {
+    throw new ValidationFailed([
+      {
+        path: "body.reservation_id",
+        message: r ? `reservation ${id} is ${r.status}` : `no reservation ${id}`,
+      },
+    ]);
+  }
+}
+
+/**
+ * Holds the order's stock: the checkout reservation's units first (the rest
+ * of the reservation is released), then what the allocation chain decides on
+ * free stock read under row locks. Backordered units are counted on the
+ * lines; units that can neither be held nor wait refuse the whole order.
+ */
+async function holdOrderStock(
+  tx: Tx,
+  orderId: number,
+  lines: PlacedLine[],
+  o: { actor: string; reservationId?: number; country: string; allowSplit: boolean },
+): Promise<void> {
+  const stocked = lines.filter((l) => l.item.kind !== "digital");
+  const reserved = o.reservationId ? await consumeReservation(tx, o.reservationId, o.actor) : [];
+  const locations = await allLocations(tx);
+  const free = await lockFree(tx, [
+    ...stockedVariantIds(stocked.map((l) => l.item)),
+    ...reserved.map((h) => h.variantId),
+  ]);
+  const fromReservation = matchReservation(stocked, reserved, locations, o.reservationId ?? 0);
+  const excess = fromReservation.excess;
+  if (excess.length) {
+    await releaseHolds(tx, excess, {
+      actor: o.actor,
+      reason: "release",
+      reference: `reservation:${o.reservationId}`,
+      bucket: "reserved",
+    });
+    for (const e of excess) {
+      const key = levelKey(e.variantId, e.locationId);
+      free.set(key, (free.get(key) ?? 0) + e.quantity);
+    }
+  }
+  const covered = (lineId: number) =>
+    fromReservation.holds.filter((h) => h.lineId === lineId).reduce((s, h) => s + h.units, 0);
+  const needs: LineNeed[] = stocked.map((l) => ({
+    lineNo: l.lineNo,
+    item: l.item,
+    units: l.quantity - covered(l.lineId),
+  }));
+  const decision = allocate({ lines: needs, free, locations, country: o.country, allowSplit: o.allowSplit });
+  if (decision.shortfalls.size)
+    throw new InsufficientStock(shortfalls(lines, decision.shortfalls, free, locations));
+
+  const byLineNo = new Map(lines.map((l) => [l.lineNo, l]));
+  const locById = new Map(locations.map((l) => [l.id, l]));
+  await holdLines(
+    tx,
+    orderId,
+    decision.placements.map((p) => ({
+      lineId: byLineNo.get(p.lineNo)!.lineId,
+      item: byLineNo.get(p.lineNo)!.item,
+      location: locById.get(p.locationId)!,
+      units: p.units,
+      reasons: p.reasons,
+    })),
+    { actor: o.actor, bucket: "reserved" },
+  );
+  await recordHolds(tx, orderId, fromReservation.holds, "reserved");
+
+  const lineReason = (lineNo: number): DecisionReason[] => decision.lineReasons.get(lineNo) ?? [];
+  await sql`
+    update order_lines l set backordered = u.backordered, decision = u.decision
+    from unnest(${lines.map((l) => l.lineId)}::bigint[], ${lines.map((l) => decision.backordered.get(l.lineNo) ?? 0)}::int[],
+                ${lines.map((l) => JSON.stringify(l.item.kind === "digital" ? [{ rule: "digital", detail: "not stock-tracked" }] : lineReason(l.lineNo)))}::jsonb[])
+      as u(id, backordered, decision)
+    where l.id = u.id`.execute(tx);
+}
+
+function shortfalls(
+  lines: PlacedLine[],
+  missing: Map<number, number>,
+  free: FreeStock,
+  locations: LocationRef[],
+) {
+  return [...missing.keys()].map((lineNo) => {
+    const line = lines.find((l) => l.lineNo === lineNo)!;
+    const available = locations
+      .filter((l) => l.active)
+      .reduce((s, loc) => s + unitsAt(free, line.item, loc.id), 0);
+    return { sku: line.item.sku, requested: line.quantity, available };
+  });
+}
+
+/**
+ * Gives each line the reservation's units of its variant (a bundle line its
+ * components, in whole bundle units per location); what no line wants is
+ * excess, to be released.
+ */
+export function matchReservation(
+  lines: PlacedLine[],
+  holds: Hold[],
+  locations: LocationRef[],
+  reservationId: number,
+) {
+  const pool = holds.map((h) => ({ ...h, left: h.quantity }));
+  const locById = new Map(locations.map((l) => [l.id, l]));
+  const out: LineHold[] = [];
+  const reasons = (loc: LocationRef): DecisionReason[] => [
+    { rule: "reservation", detail: `held at checkout by reservation ${reservationId} at ${loc.code}` },
+  ];
+  for (const line of lines) {
+    let need = line.quantity;
+    const mine = pool.filter((h) =>
+      line.item.kind === "bundle"
+        ? h.bundleVariantId === line.item.id
+        : h.bundleVariantId === null && h.variantId === line.item.id,
+    );
+    for (const locationId of [...new Set(mine.map((h) => h.locationId))]) {
+      if (need === 0) break;
+      const here = mine.filter((h) => h.locationId === locationId);
+      const units = Math.min(
+        need,
+        ...partsOf(line.item).map((p) =>
+          Math.floor(
+            here.filter((h) => h.variantId === p.variantId).reduce((s, h) => s + h.left, 0) / p.quantity,
+          ),
+        ),
+      );
+      if (units <= 0) continue;
+      for (const p of partsOf(line.item)) {
+        let take = units * p.quantity;
+        for (const h of here.filter((x) => x.variantId === p.variantId)) {
+          const n = Math.min(take, h.left);
+          h.left -= n;
+          take -= n;
+        }
+      }
+      const location = locById.get(locationId)!;
+      out.push({ lineId: line.lineId, item: line.item, location, units, reasons: reasons(location) });
+      need -= units;
+    }
+  }
+  const excess = pool
+    .filter((h) => h.left > 0)
+    .map((h) => ({ variantId: h.variantId, locationId: h.locationId, quantity: h.left }));
+  return { holds: out, excess };
+}

@@ -1,0 +1,179 @@
+import { z } from "zod";
+import type { App, AppDeps } from "../http/app.js";
+import { write } from "../http/idempotency.js";
+import "./backorders.js"; // registers the stock-arrival listener and the sweep job
+import { cancelOrder } from "./cancellation.js";
+import { createChannel, listChannels } from "./channels.js";
+import { fulfilmentRoutes } from "./fulfilment-routes.js";
+import { approveOrder, completeOrder, holdOrder, recordPayment, releaseOrder } from "./lifecycle.js";
+import { placeOrder } from "./placement.js";
+import { listOrders } from "./queue.js";
+import * as S from "./schema.js";
+import { OrderSettings, OrderSettingsPatch, readOrderSettings, updateOrderSettings } from "./settings.js";
+import { getOrderView } from "./view.js";
+import * as V from "./view-schema.js";
+
+const tags = ["orders"];
+export const actorOf = (req: { principal?: { actor: string } }) => req.principal?.actor ?? "anonymous";
+
+/** Orders, channels and order settings: parse, call one service function, reply with the order. */
+export async function orderRoutes(app: App, deps: AppDeps) {
+  const { db } = deps;
+
+  app.post(
+    "/v1/orders",
+    {
+      schema: {
+        tags,
+        summary: "Place (or import) an order",
+        description:
+          "Holds stock in the same transaction; lines that cannot be held are backordered when the variant allows it, else 409 insufficient_stock and nothing is held. The same (channel, external_id) again returns the existing order with 200.",
+        body: S.PlaceOrderBody,
+        response: { 200: V.Order, 201: V.Order, ...V.problems },
+      },
+    },
+    (req, reply) =>
+      write(db, req, reply, async (tx) => {
+        const placed = await placeOrder(tx, req.body, { actor: actorOf(req) });
+        return { status: placed.created ? 201 : 200, body: await getOrderView(tx, placed.orderId) };
+      }),
+  );
+
+  app.get(
+    "/v1/orders",
+    {
+      schema: {
+        tags,
+        summary: "The order queue",
+        description: "Filter by status, channel, hold reason or overdue; oldest first unless sort=newest.",
+        querystring: S.OrdersQuery,
+        response: { 200: V.OrderPage, 400: V.Problem },
+      },
+    },
+    (req) => listOrders(db, req.query),
+  );
+
+  app.get(
+    "/v1/orders/:id",
+    {
+      schema: {
+        tags,
+        summary: "An order, by id or number",
+        params: S.OrderKey,
+        response: { 200: V.Order, 400: V.Problem, 404: V.Problem },
+      },
+    },
+    (req) => getOrderView(db, req.params.id),
+  );
+
+  const action = <B>(
+    path: string,
+    summary: string,
+    body: z.ZodType<B>,
+    run: (
+      tx: Parameters<Parameters<typeof write>[3]>[0],
+      id: string,
+      body: B,
+      actor: string,
+    ) => Promise<unknown>,
+    status = 200,
+  ) =>
+    app.post(
+      `/v1/orders/:id/${path}`,
+      {
+        schema: {
+          tags,
+          summary,
+          params: S.OrderKey,
+          body,
+          response: { 200: V.Order, 201: V.Order, ...V.problems },
+        },
+      },
+      (req, reply) =>
+        write(db, req, reply, async (tx) => {
+          const order = (await run(tx, req.params.id, req.body as B, actorOf(req))) as { id: number };
+          return { status, body: await getOrderView(tx, order.id) };
+        }),
+    );
+
+  action("approve", "Approve a received order", S.ApproveBody, (tx, id, b, actor) =>
+    approveOrder(tx, id, { actor, reason: b?.reason }),
+  );
+  action("hold", "Put an order on hold, with a reason", S.HoldBody, (tx, id, b, actor) =>
+    holdOrder(tx, id, { code: b.code, detail: b.reason }, { actor }),
+  );
+  action("release", "Release a hold (some reasons, or all)", S.ReleaseBody, (tx, id, b, actor) =>
+    releaseOrder(tx, id, b?.reasons, { actor }),
+  );
+  action(
+    "cancel",
+    "Cancel an order, or some of its units, before shipment",
+    S.CancelBody,
+    (tx, id, b, actor) => cancelOrder(tx, id, b, { actor }),
+  );
+  action("complete", "Complete a shipped order", S.ApproveBody, (tx, id, b, actor) =>
+    completeOrder(tx, id, { actor, reason: b?.reason }),
+  );
+  action(
+    "payments",
+    "Record a payment event",
+    S.PaymentBody,
+    (tx, id, b, actor) => recordPayment(tx, id, b, { actor }),
+    201,
+  );
+
+  app.post(
+    "/v1/channels",
+    {
+      schema: {
+        tags: ["channels"],
+        summary: "Create a sales channel",
+        description: "config.sla_hours and config.allow_split shape how its orders are handled.",
+        body: S.ChannelBody,
+        response: { 201: V.Channel, ...V.problems },
+      },
+    },
+    (req, reply) =>
+      write(db, req, reply, async (tx) => ({ status: 201, body: await createChannel(tx, req.body) })),
+  );
+
+  app.get(
+    "/v1/channels",
+    {
+      schema: {
+        tags: ["channels"],
+        summary: "Sales channels",
+        response: { 200: z.object({ data: z.array(V.Channel) }) },
+      },
+    },
+    async () => ({ data: await listChannels(db) }),
+  );
+
+  app.get(
+    "/v1/settings/orders",
+    {
+      schema: {
+        tags: ["settings"],
+        summary: "How orders are checked, approved and allocated",
+        response: { 200: OrderSettings },
+      },
+    },
+    () => readOrderSettings(db),
+  );
+
+  app.put(
+    "/v1/settings/orders",
+    {
+      schema: {
+        tags: ["settings"],
+        summary: "Change order settings; fields left out keep their value",
+        body: OrderSettingsPatch,
+        response: { 200: OrderSettings, ...V.problems },
+      },
+    },
+    (req, reply) =>
+      write(db, req, reply, async (tx) => ({ status: 200, body: await updateOrderSettings(tx, req.body) })),
+  );
+
+  await fulfilmentRoutes(app, deps);
+}

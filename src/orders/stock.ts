@@ -1,0 +1,233 @@
+import { sql } from "kysely";
+import type { DecisionReason } from "../db/schema.js";
+import type { Tx } from "../db/tx.js";
+import { holdStock } from "../inventory/holds.js";
+import type { Demand, FreeStock } from "../inventory/plan.js";
+import type { LocationRef, StockItem } from "../inventory/refs.js";
+import { changeStock, levelKey, type StockChange } from "../inventory/stock.js";
+import { partsOf } from "./allocation/chain.js";
+
+/**
+ * An order's stock, kept in order_allocations beside the balances: every
+ * change here is one changeStock/holdStock call plus the matching change of
+ * the allocation counters, in the same transaction, so the counters always
+ * add up to what the order holds in each bucket.
+ */
+
+export const orderRef = (orderId: number) => `order:${orderId}`;
+
+/**
+ * Locks the balance rows of these variants at every location, in (variant,
+ * location) order like changeStock, and returns their free units. Called
+ * after the order row is locked, so the lock order is order → stock always.
+ */
+export async function lockFree(tx: Tx, variantIds: number[]): Promise<FreeStock> {
+  const ids = [...new Set(variantIds)];
+  if (ids.length === 0) return new Map();
+  const rows = await sql<{ variant_id: number; location_id: number; free: number }>`
+    select variant_id, location_id, on_hand - reserved - allocated - safety_stock as free
+    from inventory_levels where variant_id = any(${ids}::bigint[])
+    order by variant_id, location_id for update`.execute(tx);
+  return new Map(rows.rows.map((r) => [levelKey(r.variant_id, r.location_id), r.free]));
+}
+
+export const stockedVariantIds = (items: StockItem[]) =>
+  items.flatMap((i) => (i.kind === "digital" ? [] : partsOf(i).map((p) => p.variantId)));
+
+export interface LineHold {
+  lineId: number;
+  item: StockItem;
+  location: LocationRef;
+  units: number;
+  reasons: DecisionReason[];
+}
+
+/**
+ * Holds line units at fixed locations (all or nothing; InsufficientStock if
+ * the guard refuses) and records them. `allocated` goes straight to the
+ * allocated bucket, for orders whose stock is already committed.
+ */
+export async function holdLines(
+  tx: Tx,
+  orderId: number,
+  holds: LineHold[],
+  opts: { actor: string; bucket: "reserved" | "allocated" },
+): Promise<void> {
+  const wanted = holds.filter((h) => h.units > 0 && h.item.kind !== "digital");
+  if (wanted.length === 0) return;
+  const demands: Demand[] = wanted.map((h, index) => ({
+    index,
+    item: h.item,
+    quantity: h.units,
+    location: h.location,
+  }));
+  await holdStock(tx, demands, {
+    actor: opts.actor,
+    bucket: opts.bucket,
+    reason: opts.bucket === "reserved" ? "reservation" : "allocation",
+    reference: orderRef(orderId),
+    locations: wanted.map((h) => h.location),
+  });
+  await recordHolds(tx, orderId, wanted, opts.bucket);
+}
+
+/** Adds held units to the allocation counters (creating rows as needed). */
+export async function recordHolds(
+  tx: Tx,
+  orderId: number,
+  holds: LineHold[],
+  bucket: "reserved" | "allocated",
+): Promise<void> {
+  // one row per (line, variant, location): an upsert may not touch a row twice
+  const merged = new Map<string, LineHold>();
+  for (const h of holds) {
+    const key = `${h.lineId}:${h.location.id}`;
+    const m = merged.get(key);
+    if (m) merged.set(key, { ...m, units: m.units + h.units, reasons: [...m.reasons, ...h.reasons] });
+    else merged.set(key, h);
+  }
+  const rows = [...merged.values()].flatMap((h) =>
+    partsOf(h.item).map((p, i) => ({
+      lineId: h.lineId,
+      variantId: p.variantId,
+      locationId: h.location.id,
+      perUnit: p.quantity,
+      countsUnits: i === 0,
+      quantity: h.units * p.quantity,
+      reasons: JSON.stringify(h.reasons),
+    })),
+  );
+  if (rows.length === 0) return;
+  const col = <K extends keyof (typeof rows)[number]>(k: K) => rows.map((r) => r[k]);
+  const qty = col("quantity");
+  const zero = rows.map(() => 0);
+  await sql`
+    insert into order_allocations (order_id, line_id, variant_id, location_id, per_unit, counts_units,
+                                   reserved, allocated, reasons)
+    select ${orderId}, * from unnest(${col("lineId")}::bigint[], ${col("variantId")}::bigint[],
+      ${col("locationId")}::bigint[], ${col("perUnit")}::int[], ${col("countsUnits")}::boolean[],
+      ${bucket === "reserved" ? qty : zero}::int[], ${bucket === "allocated" ? qty : zero}::int[],
+      ${col("reasons")}::jsonb[])
+    on conflict (line_id, variant_id, location_id) do update set
+      reserved = order_allocations.reserved + excluded.reserved,
+      allocated = order_allocations.allocated + excluded.allocated,
+      reasons = order_allocations.reasons || excluded.reasons,
+      updated_at = now()`.execute(tx);
+}
+
+interface AllocationRow {
+  id: number;
+  variant_id: number;
+  location_id: number;
+  reserved: number;
+  allocated: number;
+}
+
+function refusedIsABug(refused: string[], what: string): void {
+  // the counters say these units are in the bucket; a refusal means they disagree
+  if (refused.length)
+    throw new Error(`${what} refused for ${refused.join(", ")}: allocations and balances disagree`);
+}
+
+/** Reserved → allocated for every unit the order holds (approval or payment, by setting). */
+export async function commitOrderStock(tx: Tx, orderId: number, actor: string): Promise<number> {
+  const rows = await sql<AllocationRow>`
+    select id, variant_id, location_id, reserved, allocated from order_allocations
+    where order_id = ${orderId} and reserved > 0 order by variant_id, location_id`.execute(tx);
+  await sql`update orders set stock_committed_at = coalesce(stock_committed_at, now()) where id = ${orderId}`.execute(
+    tx,
+  );
+  if (rows.rows.length === 0) return 0;
+  const result = await changeStock(
+    tx,
+    rows.rows.map((r) => ({
+      variantId: r.variant_id,
+      locationId: r.location_id,
+      deltas: { reserved: -r.reserved, allocated: r.reserved },
+      reason: "allocation",
+      reference: orderRef(orderId),
+    })),
+    { actor, guardFree: false },
+  );
+  refusedIsABug(result.refused, "allocation");
+  await sql`update order_allocations set allocated = allocated + reserved, reserved = 0, updated_at = now()
+            where id = any(${rows.rows.map((r) => r.id)}::bigint[])`.execute(tx);
+  return rows.rows.reduce((s, r) => s + r.reserved, 0);
+}
+
+export interface Release {
+  allocationId: number;
+  variantId: number;
+  locationId: number;
+  reserved: number;
+  allocated: number;
+}
+
+/** Gives held units back to free stock: `release` for reserved, `deallocation` for allocated. */
+export async function releaseUnits(
+  tx: Tx,
+  orderId: number,
+  releases: Release[],
+  actor: string,
+): Promise<void> {
+  const changes: StockChange[] = releases.flatMap((r) => [
+    ...(r.reserved > 0
+      ? [
+          {
+            variantId: r.variantId,
+            locationId: r.locationId,
+            deltas: { reserved: -r.reserved },
+            reason: "release",
+            reference: orderRef(orderId),
+          },
+        ]
+      : []),
+    ...(r.allocated > 0
+      ? [
+          {
+            variantId: r.variantId,
+            locationId: r.locationId,
+            deltas: { allocated: -r.allocated },
+            reason: "deallocation",
+            reference: orderRef(orderId),
+          },
+        ]
+      : []),
+  ]);
+  if (changes.length === 0) return;
+  const result = await changeStock(tx, changes, { actor, guardFree: false });
+  refusedIsABug(result.refused, "release");
+  const live = releases.filter((r) => r.reserved + r.allocated > 0);
+  await sql`
+    update order_allocations a set reserved = a.reserved - r.res, allocated = a.allocated - r.alloc,
+      released = a.released + r.res + r.alloc, updated_at = now()
+    from unnest(${live.map((r) => r.allocationId)}::bigint[], ${live.map((r) => r.reserved)}::int[],
+                ${live.map((r) => r.allocated)}::int[]) as r(id, res, alloc)
+    where a.id = r.id`.execute(tx);
+}
+
+/** Units leave the building: on_hand and allocated fall together, reason `sale`. */
+export async function shipUnits(
+  tx: Tx,
+  orderId: number,
+  lines: { allocationId: number; variantId: number; locationId: number; quantity: number }[],
+  actor: string,
+): Promise<void> {
+  if (lines.length === 0) return;
+  const result = await changeStock(
+    tx,
+    lines.map((l) => ({
+      variantId: l.variantId,
+      locationId: l.locationId,
+      deltas: { on_hand: -l.quantity, allocated: -l.quantity },
+      reason: "sale",
+      reference: orderRef(orderId),
+    })),
+    { actor, guardFree: false },
+  );
+  refusedIsABug(result.refused, "shipment");
+  await sql`
+    update order_allocations a set allocated = a.allocated - r.q, shipped = a.shipped + r.q, updated_at = now()
+    from unnest(${lines.map((l) => l.allocationId)}::bigint[], ${lines.map((l) => l.quantity)}::int[]) as r(id, q)
+    where a.id = r.id`.execute(tx);
+}
