@@ -10,7 +10,7 @@ import { levelKey } from "../inventory/stock.js";
 import { registerJob } from "../jobs.js";
 import { partsOf, unitsAt } from "./allocation/chain.js";
 import { settle } from "./core.js";
-import { readOrderSettings } from "./settings.js";
+import { type OrderSettings, readOrderSettings } from "./settings.js";
 import { holdLines, stockedVariantIds } from "./stock.js";
 import { record } from "./transitions.js";
 
@@ -33,6 +33,7 @@ const MAX_ORDERS_PER_LOCATION = 500;
 interface Waiting {
   id: number;
   number: string;
+  placed_at: Date;
   stock_committed_at: Date | null;
   allow_split: boolean;
 }
@@ -52,54 +53,86 @@ export async function fillBackorders(
   const actor = opts.actor ?? "system:backorders";
   let filled = 0;
   let locations: LocationRef[] | undefined;
+  let settings: OrderSettings | undefined;
   for (const [locationId, variants] of byLocation) {
     const ids = [...variants];
-    const waiting = await sql<Waiting>`
-      select o.id, o.number, o.stock_committed_at, coalesce((c.config ->> 'allow_split')::boolean, true) as allow_split
-      from orders o join channels c on c.id = o.channel_id
-      where o.id in (
-          select l.order_id from order_lines l
-          where l.backordered > 0
-            and (l.variant_id = any(${ids}::bigint[])
-                 or (l.kind = 'bundle' and exists (
-                   select 1 from variants bv join bundle_components bc on bc.product_id = bv.product_id
-                   where bv.id = l.variant_id and bc.component_variant_id = any(${ids}::bigint[])))))
-        and o.status not in ('cancelled', 'completed', 'shipped')
-        and o.id <> ${opts.exceptOrder ?? 0}
-      order by o.placed_at, o.id
-      limit ${MAX_ORDERS_PER_LOCATION}
-      for update of o skip locked`.execute(tx);
-    if (waiting.rows.length === 0) continue;
-    locations ??= await allLocations(tx);
-    const location = locations.find((l) => l.id === locationId);
-    if (!location?.active) continue;
-    const settings = await readOrderSettings(tx);
-    for (const order of waiting.rows) {
-      const n = await fillOrder(tx, order, location, actor);
-      if (n === 0) continue;
-      filled += n;
-      const { status } = await tx
-        .selectFrom("orders")
-        .select("status")
-        .where("id", "=", order.id)
-        .executeTakeFirstOrThrow();
-      await record(tx, order.id, {
-        from: status,
-        to: status,
-        action: "backorder_fill",
-        actor,
-        reason: `${n} backordered units held at ${location.code}`,
-      });
-      await emit(tx, [
-        {
-          type: "order.stock_held",
-          payload: { id: order.id, number: order.number, location: location.code, units: n },
-        },
-      ]);
-      await settle(tx, order.id, settings, actor);
+    let after: [Date, number] = [new Date(0), 0];
+    // one waiting order at a time, in placement order, while the arrived stock lasts
+    for (let n = 0; n < MAX_ORDERS_PER_LOCATION && (await anyFree(tx, ids, locationId)); n++) {
+      const next = await nextWaiting(tx, ids, after, opts.exceptOrder ?? 0);
+      if (!next) break;
+      after = [next.placed_at, next.id];
+      locations ??= await allLocations(tx);
+      const location = locations.find((l) => l.id === locationId);
+      if (!location?.active) break;
+      const units = await fillOrder(tx, next, location, actor);
+      if (units === 0) continue;
+      filled += units;
+      settings ??= await readOrderSettings(tx);
+      await announceFill(tx, next, location, units, actor);
+      await settle(tx, next.id, settings, actor);
     }
   }
   return filled;
+}
+
+async function anyFree(tx: Tx, variantIds: number[], locationId: number): Promise<boolean> {
+  const r = await sql`
+    select 1 from inventory_levels where location_id = ${locationId} and variant_id = any(${variantIds}::bigint[])
+      and on_hand - reserved - allocated - safety_stock > 0 limit 1`.execute(tx);
+  return r.rows.length > 0;
+}
+
+/**
+ * The first order after `after` (placement order) with a backordered line
+ * for one of these variants, or a bundle made of them. SKIP LOCKED: an order
+ * another transaction is changing is passed over rather than waited for.
+ */
+async function nextWaiting(
+  tx: Tx,
+  ids: number[],
+  after: [Date, number],
+  except: number,
+): Promise<Waiting | undefined> {
+  const r = await sql<Waiting>`
+    select o.id, o.number, o.placed_at, o.stock_committed_at,
+      coalesce((c.config ->> 'allow_split')::boolean, true) as allow_split
+    from orders o join channels c on c.id = o.channel_id
+    where o.id in (
+        select l.order_id from order_lines l
+        where l.backordered > 0
+          and (l.variant_id = any(${ids}::bigint[])
+               or (l.kind = 'bundle' and exists (
+                 select 1 from variants bv join bundle_components bc on bc.product_id = bv.product_id
+                 where bv.id = l.variant_id and bc.component_variant_id = any(${ids}::bigint[])))))
+      and o.status not in ('cancelled', 'completed', 'shipped')
+      and o.id <> ${except}
+      and (o.placed_at, o.id) > (${after[0]}, ${after[1]})
+    order by o.placed_at, o.id
+    limit 1
+    for update of o skip locked`.execute(tx);
+  return r.rows[0];
+}
+
+async function announceFill(tx: Tx, order: Waiting, location: LocationRef, units: number, actor: string) {
+  const { status } = await tx
+    .selectFrom("orders")
+    .select("status")
+    .where("id", "=", order.id)
+    .executeTakeFirstOrThrow();
+  await record(tx, order.id, {
+    from: status,
+    to: status,
+    action: "backorder_fill",
+    actor,
+    reason: `${units} backordered units held at ${location.code}`,
+  });
+  await emit(tx, [
+    {
+      type: "order.stock_held",
+      payload: { id: order.id, number: order.number, location: location.code, units },
+    },
+  ]);
 }
 
 /** Holds what the location has for one order's backordered lines; returns the line units held. */
