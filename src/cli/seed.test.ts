@@ -6,7 +6,7 @@ import { isValidGtin } from "../catalog/gtin.js";
 import { migrate } from "../db/migrate.js";
 import { createDb, type DB } from "../db/pool.js";
 import { buildApp } from "../http/app.js";
-import { checkInvariants, checkLedger } from "./doctor.js";
+import { checkInvariants, checkLedger } from "../inventory/audit.js";
 import { SEED_ACTOR, SEED_REFERENCE, seedDemo } from "./seed/index.js";
 
 let database: Awaited<ReturnType<typeof testDatabase>>;

@@ -13,5 +13,11 @@ export function createDb(connectionString: string, max = 20): DB {
   pool.on("error", () => {
     // an idle client lost its connection (server restart); the pool replaces it
   });
+  pool.on("connect", (client) => {
+    // A checked-out client whose connection drops emits 'error' with no pool
+    // listener left; without this the process would crash. The query in
+    // flight still fails and its transaction is rolled back by the server.
+    client.on("error", () => {});
+  });
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
