@@ -114,7 +114,8 @@ export async function startCount(tx: Tx, req: StartCountRequest, actor: string):
     )
     .execute();
   const view = await getCount(tx, session.id);
-  await emit(tx, [{ type: "count.started", payload: await getCount(tx, session.id, { reveal: true }) }]);
+  // the event carries what the API shows: a blind count's expected quantities stay hidden
+  await emit(tx, [{ type: "count.started", payload: view }]);
   return view;
 }
 
@@ -215,7 +216,7 @@ export async function recordCounts(
  * computed live for lines counted but not yet submitted. While a blind count
  * is open, expected quantities and everything derived from them are hidden.
  */
-export async function getCount(db: DB | Tx, id: number, opts: { reveal?: boolean } = {}): Promise<CountView> {
+export async function getCount(db: DB | Tx, id: number): Promise<CountView> {
   const head = await sql<
     Omit<CountView, "allowed_actions" | "summary" | "lines"> & {
       created_at: Date;
@@ -243,7 +244,7 @@ export async function getCount(db: DB | Tx, id: number, opts: { reveal?: boolean
         and m.reference is distinct from ${countReference(id)}
     ) d on true
     where cl.count_id = ${id} order by v.sku`.execute(db);
-  const hide = s.blind && s.status === "open" && !opts.reveal;
+  const hide = s.blind && s.status === "open";
   const view = lines.rows.map((l) => ({
     ...l,
     counted_at: l.counted_at ? new Date(l.counted_at).toISOString() : null,

@@ -27,14 +27,14 @@ export function factsOf(po: LockedOrder) {
 /**
  * Sends the order to the supplier: every line's quantity becomes `incoming`
  * at the destination (reason `purchase`), and each line gets its expected
- * date — its own, else the order's, else today + the item's lead time.
+ * date — its own, else the order's, else today (UTC) + the item's lead time.
  */
 export async function submitPurchaseOrder(tx: Tx, id: number, actor: string): Promise<PurchaseOrderView> {
   const po = await lockOrder(tx, id);
   assertTransition(factsOf(po), "submit");
   await sql`
     update purchase_order_lines pl set expected_date = coalesce(pl.expected_date, po.expected_date,
-        current_date + coalesce((select si.lead_time_days from supplier_items si
+        (now() at time zone 'UTC')::date + coalesce((select si.lead_time_days from supplier_items si
                                  where si.supplier_id = po.supplier_id and si.variant_id = pl.variant_id),
                                 s.lead_time_days))
     from purchase_orders po join suppliers s on s.id = po.supplier_id
