@@ -31,12 +31,21 @@ export async function abcClasses(db: DB | Tx, locationId: number, days = 90): Pr
                group by variant_id) s on s.variant_id = v.id
     where il.location_id = ${locationId} and v.kind = 'physical'
     order by value desc, v.sku`.execute(db);
-  const total = rows.rows.reduce((s, r) => s + r.value, 0);
+  const classes = classifyAbc(rows.rows.map((r) => r.value));
+  return rows.rows.map((r, i) => ({ ...r, class: classes[i] }));
+}
+
+/**
+ * Classes for values sorted from highest to lowest: a value is A when the
+ * values before it make up less than 80 % of the total, B below 95 %, else C;
+ * a value of zero is always C.
+ */
+export function classifyAbc(sortedValues: number[]): AbcClass[] {
+  const total = sortedValues.reduce((s, v) => s + Math.max(v, 0), 0);
   let before = 0;
-  return rows.rows.map((r) => {
+  return sortedValues.map((v) => {
     const share = total > 0 ? before / total : 1;
-    before += r.value;
-    const cls: AbcClass = r.value <= 0 ? "C" : share < 0.8 ? "A" : share < 0.95 ? "B" : "C";
-    return { ...r, class: cls };
+    before += Math.max(v, 0);
+    return v <= 0 ? "C" : share < 0.8 ? "A" : share < 0.95 ? "B" : "C";
   });
 }
