@@ -1,23 +1,15 @@
-import { sql } from "kysely";
-import type { DecisionReason } from "../db/schema.js";
 import type { Tx } from "../db/tx.js";
 import { emit } from "../events/outbox.js";
-import { InsufficientStock, ValidationFailed } from "../http/errors.js";
-import { releaseHolds } from "../inventory/holds.js";
-import type { FreeStock, Hold } from "../inventory/plan.js";
-import { allLocations, type LocationRef, resolveSkus, type StockItem } from "../inventory/refs.js";
-import { consumeReservation } from "../inventory/reservations.js";
-import { levelKey } from "../inventory/stock.js";
-import { type LineNeed, partsOf, unitsAt } from "./allocation/chain.js";
-import { allocate } from "./allocation/rules.js";
+import { ValidationFailed } from "../http/errors.js";
+import { resolveSkus } from "../inventory/refs.js";
 import { allowsSplit, requireChannel } from "./channels.js";
 import { ordersFromEmailLastHour, placementChecks } from "./checks.js";
 import { readOrder, settle } from "./core.js";
 import { approveLocked, holdLocked, paymentLocked } from "./lifecycle.js";
 import { paymentSecured } from "./payments.js";
+import { holdOrderStock, type PlacedLine } from "./placement-stock.js";
 import type { PlaceOrderBody } from "./schema.js";
 import { type OrderSettings, readOrderSettings } from "./settings.js";
-import { holdLines, type LineHold, lockFree, recordHolds, stockedVariantIds } from "./stock.js";
 import { record } from "./transitions.js";
 
 /**
@@ -29,13 +21,6 @@ import { record } from "./transitions.js";
 export interface PlaceResult {
   created: boolean;
   orderId: number;
-}
-
-interface PlacedLine {
-  lineId: number;
-  lineNo: number;
-  item: StockItem;
-  quantity: number;
 }
 
 export function checkTotals(b: PlaceOrderBody) {
@@ -228,143 +213,4 @@ async function checkReservation(tx: Tx, id: number): Promise<void> {
       },
     ]);
   }
-}
-
-/**
- * Holds the order's stock: the checkout reservation's units first (the rest
- * of the reservation is released), then what the allocation chain decides on
- * free stock read under row locks. Backordered units are counted on the
- * lines; units that can neither be held nor wait refuse the whole order.
- */
-async function holdOrderStock(
-  tx: Tx,
-  orderId: number,
-  lines: PlacedLine[],
-  o: { actor: string; reservationId?: number; country: string; allowSplit: boolean },
-): Promise<void> {
-  const stocked = lines.filter((l) => l.item.kind !== "digital");
-  const reserved = o.reservationId ? await consumeReservation(tx, o.reservationId, o.actor) : [];
-  const locations = await allLocations(tx);
-  const free = await lockFree(tx, [
-    ...stockedVariantIds(stocked.map((l) => l.item)),
-    ...reserved.map((h) => h.variantId),
-  ]);
-  const fromReservation = matchReservation(stocked, reserved, locations, o.reservationId ?? 0);
-  const excess = fromReservation.excess;
-  if (excess.length) {
-    await releaseHolds(tx, excess, {
-      actor: o.actor,
-      reason: "release",
-      reference: `reservation:${o.reservationId}`,
-      bucket: "reserved",
-    });
-    for (const e of excess) {
-      const key = levelKey(e.variantId, e.locationId);
-      free.set(key, (free.get(key) ?? 0) + e.quantity);
-    }
-  }
-  const covered = (lineId: number) =>
-    fromReservation.holds.filter((h) => h.lineId === lineId).reduce((s, h) => s + h.units, 0);
-  const needs: LineNeed[] = stocked.map((l) => ({
-    lineNo: l.lineNo,
-    item: l.item,
-    units: l.quantity - covered(l.lineId),
-  }));
-  const decision = allocate({ lines: needs, free, locations, country: o.country, allowSplit: o.allowSplit });
-  if (decision.shortfalls.size)
-    throw new InsufficientStock(shortfalls(lines, decision.shortfalls, free, locations));
-
-  const byLineNo = new Map(lines.map((l) => [l.lineNo, l]));
-  const locById = new Map(locations.map((l) => [l.id, l]));
-  await holdLines(
-    tx,
-    orderId,
-    decision.placements.map((p) => ({
-      lineId: byLineNo.get(p.lineNo)!.lineId,
-      item: byLineNo.get(p.lineNo)!.item,
-      location: locById.get(p.locationId)!,
-      units: p.units,
-      reasons: p.reasons,
-    })),
-    { actor: o.actor, bucket: "reserved" },
-  );
-  await recordHolds(tx, orderId, fromReservation.holds, "reserved");
-
-  const lineReason = (lineNo: number): DecisionReason[] => decision.lineReasons.get(lineNo) ?? [];
-  await sql`
-    update order_lines l set backordered = u.backordered, decision = u.decision
-    from unnest(${lines.map((l) => l.lineId)}::bigint[], ${lines.map((l) => decision.backordered.get(l.lineNo) ?? 0)}::int[],
-                ${lines.map((l) => JSON.stringify(l.item.kind === "digital" ? [{ rule: "digital", detail: "not stock-tracked" }] : lineReason(l.lineNo)))}::jsonb[])
-      as u(id, backordered, decision)
-    where l.id = u.id`.execute(tx);
-}
-
-function shortfalls(
-  lines: PlacedLine[],
-  missing: Map<number, number>,
-  free: FreeStock,
-  locations: LocationRef[],
-) {
-  return [...missing.keys()].map((lineNo) => {
-    const line = lines.find((l) => l.lineNo === lineNo)!;
-    const available = locations
-      .filter((l) => l.active)
-      .reduce((s, loc) => s + unitsAt(free, line.item, loc.id), 0);
-    return { sku: line.item.sku, requested: line.quantity, available };
-  });
-}
-
-/**
- * Gives each line the reservation's units of its variant (a bundle line its
- * components, in whole bundle units per location); what no line wants is
- * excess, to be released.
- */
-export function matchReservation(
-  lines: PlacedLine[],
-  holds: Hold[],
-  locations: LocationRef[],
-  reservationId: number,
-) {
-  const pool = holds.map((h) => ({ ...h, left: h.quantity }));
-  const locById = new Map(locations.map((l) => [l.id, l]));
-  const out: LineHold[] = [];
-  const reasons = (loc: LocationRef): DecisionReason[] => [
-    { rule: "reservation", detail: `held at checkout by reservation ${reservationId} at ${loc.code}` },
-  ];
-  for (const line of lines) {
-    let need = line.quantity;
-    const mine = pool.filter((h) =>
-      line.item.kind === "bundle"
-        ? h.bundleVariantId === line.item.id
-        : h.bundleVariantId === null && h.variantId === line.item.id,
-    );
-    for (const locationId of [...new Set(mine.map((h) => h.locationId))]) {
-      if (need === 0) break;
-      const here = mine.filter((h) => h.locationId === locationId);
-      const units = Math.min(
-        need,
-        ...partsOf(line.item).map((p) =>
-          Math.floor(
-            here.filter((h) => h.variantId === p.variantId).reduce((s, h) => s + h.left, 0) / p.quantity,
-          ),
-        ),
-      );
-      if (units <= 0) continue;
-      for (const p of partsOf(line.item)) {
-        let take = units * p.quantity;
-        for (const h of here.filter((x) => x.variantId === p.variantId)) {
-          const n = Math.min(take, h.left);
-          h.left -= n;
-          take -= n;
-        }
-      }
-      const location = locById.get(locationId)!;
-      out.push({ lineId: line.lineId, item: line.item, location, units, reasons: reasons(location) });
-      need -= units;
-    }
-  }
-  const excess = pool
-    .filter((h) => h.left > 0)
-    .map((h) => ({ variantId: h.variantId, locationId: h.locationId, quantity: h.left }));
-  return { holds: out, excess };
 }
