@@ -38,9 +38,11 @@ describe("demo orders", () => {
     expect(result.created).toBe(22);
     expect(Object.keys(result.byStatus).sort()).toEqual([...EVERY_STATE].sort());
     const held = await ok(t, "GET", "/v1/orders?status=on_hold&limit=100");
-    expect(new Set(held.data.flatMap((o: { hold_reasons: { code: string }[] }) => o.hold_reasons.map((r) => r.code)))).toEqual(
-      new Set(["fraud", "address", "manual"]),
-    );
+    expect(
+      new Set(
+        held.data.flatMap((o: { hold_reasons: { code: string }[] }) => o.hold_reasons.map((r) => r.code)),
+      ),
+    ).toEqual(new Set(["fraud", "address", "manual"]));
     expect(await ok(t, "GET", "/v1/settings/orders")).toEqual(before);
     await expectConsistent(t);
     // a second run adds more, with channel order ids of its own

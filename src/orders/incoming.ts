@@ -45,8 +45,9 @@ const openPurchaseOrders: IncomingSource = async (db, variantIds) => {
     t: string | null;
   }>`select to_regclass('purchase_order_lines')::text as t`.execute(db);
   if (!exists.rows[0]?.t) return [];
-  const query = sql<{ variant_id: number; id: number; expected: Date | null; open: number }>`
-    select pol.variant_id, po.id, coalesce(pol.expected_date, po.expected_date) as expected,
+  // a date, read as text: node-pg would make it local midnight and shift the day in other time zones
+  const query = sql<{ variant_id: number; id: number; expected: string | null; open: number }>`
+    select pol.variant_id, po.id, coalesce(pol.expected_date, po.expected_date)::text as expected,
            pol.quantity - pol.received as open
     from purchase_order_lines pol join purchase_orders po on po.id = pol.purchase_order_id
     where pol.variant_id = any(${variantIds}::bigint[]) and pol.received < pol.quantity
@@ -58,7 +59,7 @@ const openPurchaseOrders: IncomingSource = async (db, variantIds) => {
     if (inTx) await sql`release savepoint incoming_po`.execute(db);
     return rows.rows.map((r) => ({
       variantId: r.variant_id,
-      expectedAt: r.expected ? new Date(r.expected) : null,
+      expectedAt: r.expected ? new Date(`${r.expected}T00:00:00Z`) : null,
       source: `po:${r.id}`,
       quantity: r.open,
     }));

@@ -179,6 +179,36 @@ describe("backorders", () => {
   });
 });
 
+describe("backorders and purchase orders", () => {
+  it("show the purchase order's expected date and fill from its receipt", async () => {
+    await product(t, ["BOOT"], { policy: "preorder" });
+    await ok(t, "POST", "/v1/suppliers", { code: "ACME", name: "Acme", lead_time_days: 10 }, 201);
+    const po = await ok(
+      t,
+      "POST",
+      "/v1/purchase-orders",
+      {
+        supplier: "ACME",
+        location: "PARIS",
+        lines: [{ sku: "BOOT", quantity: 3, unit_cost: 500, expected_date: "2031-05-04" }],
+      },
+      201,
+    );
+    await ok(t, "POST", `/v1/purchase-orders/${po.id}/submit`);
+    const o = await place(t, orderBody([{ sku: "BOOT", quantity: 2 }]));
+    expect(o.lines[0]).toMatchObject({ backordered: 2, expected_from: `po:${po.id}` });
+    expect(o.lines[0].expected_at.slice(0, 10)).toBe("2031-05-04");
+    await ok(
+      t,
+      "POST",
+      `/v1/purchase-orders/${po.id}/receipts`,
+      { lines: [{ sku: "BOOT", quantity: 3 }] },
+      201,
+    );
+    expect(await order(t, o.id)).toMatchObject({ status: "approved", lines: [{ held: 2, backordered: 0 }] });
+  });
+});
+
 describe("cancellation", () => {
   it("restores availability exactly, with release and deallocation movements", async () => {
     await product(t, ["RUG"]);
