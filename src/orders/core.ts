@@ -1,4 +1,4 @@
-import { sql } from "kysely";
+import { type RawBuilder, sql } from "kysely";
 import type { DB } from "../db/pool.js";
 import type { FulfillmentStatus, HoldReason, OrderStatus, PaymentStatus } from "../db/schema.js";
 import type { Tx } from "../db/tx.js";
@@ -59,24 +59,31 @@ export interface Counts {
   allow_split: boolean;
 }
 
+/**
+ * The counts as select-list columns for the order whose id `id` gives (a value or a column of an
+ * outer query; the aliases inside are unusual so they never shadow it).
+ */
+export function countColumns(id: RawBuilder<unknown>) {
+  return sql`
+    coalesce((select sum(backordered) from order_lines where order_id = ${id} and kind <> 'digital'), 0)::int
+      as backordered,
+    coalesce((select sum(quantity - cancelled) from order_lines where order_id = ${id} and kind <> 'digital'), 0)::int
+      as stocked,
+    coalesce((select sum(shipped / per_unit) from order_allocations where order_id = ${id} and counts_units), 0)::int
+      as shipped,
+    coalesce((select sum(dl.quantity / da.per_unit) from fulfillment_lines dl
+              join fulfillments df on df.id = dl.fulfillment_id join order_allocations da on da.id = dl.allocation_id
+              where df.order_id = ${id} and df.status = 'delivered' and da.counts_units), 0)::int as delivered,
+    (select count(*) from fulfillments where order_id = ${id} and status in ('pending', 'picking', 'packed'))::int
+      as open_fulfilments,
+    (select count(*) from fulfillments where order_id = ${id} and status = 'shipped')::int as undelivered,
+    coalesce((select (ch.config ->> 'allow_split')::boolean from channels ch join orders oc on oc.channel_id = ch.id
+              where oc.id = ${id}), true) as allow_split`;
+}
+
 /** Everything the guards and settle look at, in one round trip. */
 export async function readCounts(tx: DB | Tx, orderId: number): Promise<Counts> {
-  const r = await sql<Counts>`
-    select
-      coalesce((select sum(backordered) from order_lines where order_id = ${orderId} and kind <> 'digital'), 0)::int
-        as backordered,
-      coalesce((select sum(quantity - cancelled) from order_lines where order_id = ${orderId} and kind <> 'digital'), 0)::int
-        as stocked,
-      coalesce((select sum(shipped / per_unit) from order_allocations where order_id = ${orderId} and counts_units), 0)::int
-        as shipped,
-      coalesce((select sum(fl.quantity / a.per_unit) from fulfillment_lines fl
-                join fulfillments f on f.id = fl.fulfillment_id join order_allocations a on a.id = fl.allocation_id
-                where f.order_id = ${orderId} and f.status = 'delivered' and a.counts_units), 0)::int as delivered,
-      (select count(*) from fulfillments where order_id = ${orderId} and status in ('pending', 'picking', 'packed'))::int
-        as open_fulfilments,
-      (select count(*) from fulfillments where order_id = ${orderId} and status = 'shipped')::int as undelivered,
-      coalesce((select (c.config ->> 'allow_split')::boolean from channels c join orders o on o.channel_id = c.id
-                where o.id = ${orderId}), true) as allow_split`.execute(tx);
+  const r = await sql<Counts>`select ${countColumns(sql`${orderId}::bigint`)}`.execute(tx);
   return r.rows[0];
 }
 
@@ -85,7 +92,7 @@ export async function factsOf(tx: DB | Tx, order: OrderRow, settings: OrderSetti
   return factsFrom(order, settings, c);
 }
 
-function factsFrom(order: OrderRow, settings: OrderSettings, c: Counts): OrderFacts {
+export function factsFrom(order: OrderRow, settings: OrderSettings, c: Counts): OrderFacts {
   return {
     status: order.status,
     heldFrom: order.held_from,

@@ -1,5 +1,5 @@
 import { sql } from "kysely";
-import type { PaymentKind } from "../db/schema.js";
+import type { PaymentKind, PaymentStatus } from "../db/schema.js";
 import type { Tx } from "../db/tx.js";
 import { emit } from "../events/outbox.js";
 import { InvalidTransition, ValidationFailed } from "../http/errors.js";
@@ -23,17 +23,27 @@ const settingsOf = async (tx: Tx, o: ActionOptions) => o.settings ?? readOrderSe
 /** Reserved → allocated, announced, when the order has not committed its stock yet. */
 export async function commitStock(tx: Tx, order: OrderRow, actor: string, why: string): Promise<void> {
   if (order.stock_committed_at) return;
-  const units = await commitOrderStock(tx, order.id, actor);
-  await record(tx, order.id, {
-    from: order.status,
-    to: order.status,
-    action: "allocate",
-    actor,
-    reason: why,
-  });
-  await emit(tx, [
-    { type: "order.allocated", payload: { id: order.id, number: order.number, units, reason: why } },
-  ]);
+  await announceCommitted(tx, order, await commitOrderStock(tx, order.id, actor), actor, why);
+}
+
+/** Marks the order committed, with its timeline entry and event, in one statement (the stock has moved already). */
+export async function announceCommitted(tx: Tx, order: OrderRow, units: number, actor: string, why: string) {
+  if (units === 0) {
+    // nothing held yet (backordered or digital): later fills go straight to allocated
+    await sql`update orders set stock_committed_at = coalesce(stock_committed_at, now()) where id = ${order.id}`.execute(
+      tx,
+    );
+    return;
+  }
+  const payload = JSON.stringify({ id: order.id, number: order.number, units, reason: why });
+  await sql`
+    with committed as (
+      update orders set stock_committed_at = coalesce(stock_committed_at, now()) where id = ${order.id}
+    ), entry as (
+      insert into order_timeline (order_id, from_status, to_status, action, actor, reason)
+      values (${order.id}, ${order.status}, ${order.status}, 'allocate', ${actor}, ${why})
+    )
+    insert into outbox_events (type, payload) values ('order.allocated', ${payload}::jsonb)`.execute(tx);
 }
 
 /** received → approved; at approval the stock is committed when the setting says so. */
@@ -165,14 +175,14 @@ export interface PaymentRequest {
  * failed or voided one puts an approved, unshipped order on hold when
  * approval requires payment.
  */
-export async function paymentLocked(
+/** Records a payment event on the timeline and the outbox; returns the derived payment status. */
+export async function notePayment(
   tx: Tx,
   order: OrderRow,
   req: PaymentRequest,
-  settings: OrderSettings,
   actor: string,
   path = "body",
-): Promise<OrderRow> {
+): Promise<PaymentStatus> {
   const status = await addPayment(
     tx,
     order,
@@ -194,6 +204,18 @@ export async function paymentLocked(
       },
     },
   ]);
+  return status;
+}
+
+export async function paymentLocked(
+  tx: Tx,
+  order: OrderRow,
+  req: PaymentRequest,
+  settings: OrderSettings,
+  actor: string,
+  path = "body",
+): Promise<OrderRow> {
+  const status = await notePayment(tx, order, req, actor, path);
   let o = await readOrder(tx, order.id);
   if (o.status === "cancelled" || o.status === "completed") return o;
   if (paymentSecured(status)) {

@@ -4,12 +4,12 @@ import type { Tx } from "../db/tx.js";
 import { InsufficientStock } from "../http/errors.js";
 import { releaseHolds } from "../inventory/holds.js";
 import type { FreeStock, Hold } from "../inventory/plan.js";
-import { allLocations, type LocationRef, type StockItem } from "../inventory/refs.js";
+import type { LocationRef, StockItem } from "../inventory/refs.js";
 import { consumeReservation } from "../inventory/reservations.js";
 import { levelKey } from "../inventory/stock.js";
 import { type LineNeed, partsOf, unitsAt } from "./allocation/chain.js";
 import { allocate } from "./allocation/rules.js";
-import { holdLines, type LineHold, lockFree, recordHolds, stockedVariantIds } from "./stock.js";
+import { type LineHold, lockFree, stockedVariantIds, takeStock } from "./stock.js";
 
 /** The stock side of placement: the checkout reservation, the allocation decision, the holds. */
 
@@ -30,11 +30,18 @@ export async function holdOrderStock(
   tx: Tx,
   orderId: number,
   lines: PlacedLine[],
-  o: { actor: string; reservationId?: number; country: string; allowSplit: boolean },
-): Promise<void> {
+  o: {
+    actor: string;
+    reservationId?: number;
+    country: string;
+    allowSplit: boolean;
+    commit: boolean;
+    locations: LocationRef[];
+  },
+): Promise<{ units: number; backordered: number }> {
   const stocked = lines.filter((l) => l.item.kind !== "digital");
   const reserved = o.reservationId ? await consumeReservation(tx, o.reservationId, o.actor) : [];
-  const locations = await allLocations(tx);
+  const locations = o.locations;
   const free = await lockFree(tx, [
     ...stockedVariantIds(stocked.map((l) => l.item)),
     ...reserved.map((h) => h.variantId),
@@ -66,7 +73,7 @@ export async function holdOrderStock(
 
   const byLineNo = new Map(lines.map((l) => [l.lineNo, l]));
   const locById = new Map(locations.map((l) => [l.id, l]));
-  await holdLines(
+  const units = await takeStock(
     tx,
     orderId,
     decision.placements.map((p) => ({
@@ -76,9 +83,9 @@ export async function holdOrderStock(
       units: p.units,
       reasons: p.reasons,
     })),
-    { actor: o.actor, bucket: "reserved" },
+    fromReservation.holds,
+    { actor: o.actor, commit: o.commit },
   );
-  await recordHolds(tx, orderId, fromReservation.holds, "reserved");
 
   const lineReason = (lineNo: number): DecisionReason[] => decision.lineReasons.get(lineNo) ?? [];
   await sql`
@@ -87,6 +94,7 @@ export async function holdOrderStock(
                 ${lines.map((l) => JSON.stringify(l.item.kind === "digital" ? [{ rule: "digital", detail: "not stock-tracked" }] : lineReason(l.lineNo)))}::jsonb[])
       as u(id, backordered, decision)
     where l.id = u.id`.execute(tx);
+  return { units, backordered: [...decision.backordered.values()].reduce((a, b) => a + b, 0) };
 }
 
 function shortfalls(

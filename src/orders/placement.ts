@@ -1,11 +1,11 @@
 import type { Tx } from "../db/tx.js";
 import { emit } from "../events/outbox.js";
 import { ValidationFailed } from "../http/errors.js";
-import { resolveSkus } from "../inventory/refs.js";
+import { allLocations, resolveSkus } from "../inventory/refs.js";
 import { allowsSplit, requireChannel } from "./channels.js";
 import { ordersFromEmailLastHour, placementChecks } from "./checks.js";
-import { readOrder, settle } from "./core.js";
-import { approveLocked, holdLocked, paymentLocked } from "./lifecycle.js";
+import { readOrder, settle, step } from "./core.js";
+import { announceCommitted, holdLocked, notePayment } from "./lifecycle.js";
 import { paymentSecured } from "./payments.js";
 import { holdOrderStock, type PlacedLine } from "./placement-stock.js";
 import type { PlaceOrderBody } from "./schema.js";
@@ -144,13 +144,7 @@ export async function placeOrder(
     quantity: l.quantity,
   }));
 
-  await holdOrderStock(tx, orderId, lines, {
-    actor,
-    reservationId: input.reservation_id,
-    country: input.shipping_address.country,
-    allowSplit: allowsSplit(channel),
-  });
-
+  // What does not touch stock happens first, so the stock rows stay locked only for the holds.
   await record(tx, orderId, {
     from: null,
     to: "received",
@@ -172,13 +166,14 @@ export async function placeOrder(
       },
     },
   ]);
-
   let order = await readOrder(tx, orderId);
   const pay = input.payment;
   if (pay && pay.status !== "pending") {
     const req = { status: pay.status, amount: pay.amount, reference: pay.reference };
-    order = await paymentLocked(tx, order, req, settings, actor, "body.payment");
+    await notePayment(tx, order, req, actor, "body.payment");
+    order = await readOrder(tx, orderId);
   }
+  const secured = paymentSecured(order.payment_status);
   const causes = placementChecks(
     {
       total: totals.total,
@@ -186,7 +181,7 @@ export async function placeOrder(
       email: input.customer.email,
       shipping: input.shipping_address,
       billing: input.billing_address,
-      paymentSecured: paymentSecured(order.payment_status),
+      paymentSecured: secured,
       ordersLastHour:
         settings.fraud.max_orders_per_email_per_hour === null
           ? 0
@@ -194,12 +189,38 @@ export async function placeOrder(
     },
     settings,
   );
-  if (order.status === "received") {
-    if (causes.length) await holdLocked(tx, order, causes, settings, actor);
-    else if (settings.auto_approve)
-      await approveLocked(tx, order, settings, actor, "auto-approved: every check passed");
+  if (causes.length) order = await holdLocked(tx, order, causes, settings, actor);
+  else if (settings.auto_approve) {
+    order = await step(tx, order, "approve", settings, {
+      actor,
+      reason: "auto-approved: every check passed",
+    });
   }
-  await settle(tx, orderId, settings, actor);
+  const commit =
+    settings.allocate_at === "approval"
+      ? order.status === "approved"
+      : secured && settings.allocate_at === "payment";
+
+  const locations = await allLocations(tx);
+  const held = await holdOrderStock(tx, orderId, lines, {
+    actor,
+    reservationId: input.reservation_id,
+    country: input.shipping_address.country,
+    allowSplit: allowsSplit(channel),
+    commit,
+    locations,
+  });
+  if (commit) {
+    const why =
+      settings.allocate_at === "approval"
+        ? "approved (allocate_at: approval)"
+        : "payment secured (allocate_at: payment)";
+    await announceCommitted(tx, order, held.units, actor, why);
+  }
+  // an approved order may have to wait for stock, or have nothing to ship
+  const stocked = lines.some((l) => l.item.kind !== "digital");
+  if (order.status === "approved" && (held.backordered > 0 || !stocked))
+    await settle(tx, orderId, settings, actor);
   return { created: true, orderId };
 }
 

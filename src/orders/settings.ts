@@ -84,7 +84,12 @@ const KEY = "orders";
 
 export async function readOrderSettings(db: DB | Tx): Promise<OrderSettings> {
   const row = await db.selectFrom("settings").select("value").where("key", "=", KEY).executeTakeFirst();
-  return merge(DEFAULT_ORDER_SETTINGS, (row?.value ?? {}) as OrderSettingsPatch);
+  return settingsFrom((row?.value ?? null) as OrderSettingsPatch | null);
+}
+
+/** The settings from the stored value (null when never stored), with defaults filled in. */
+export function settingsFrom(stored: OrderSettingsPatch | null): OrderSettings {
+  return merge(DEFAULT_ORDER_SETTINGS, stored ?? {});
 }
 
 function merge(base: OrderSettings, patch: OrderSettingsPatch): OrderSettings {

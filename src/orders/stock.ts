@@ -1,6 +1,7 @@
 import { sql } from "kysely";
 import type { DecisionReason } from "../db/schema.js";
 import type { Tx } from "../db/tx.js";
+import { InsufficientStock } from "../http/errors.js";
 import { holdStock } from "../inventory/holds.js";
 import type { Demand, FreeStock } from "../inventory/plan.js";
 import type { LocationRef, StockItem } from "../inventory/refs.js";
@@ -69,6 +70,61 @@ export async function holdLines(
     locations: wanted.map((h) => h.location),
   });
   await recordHolds(tx, orderId, wanted, opts.bucket);
+}
+
+/**
+ * Placement's holds in one statement, on rows the caller has locked
+ * (lockFree): units into `reserved` and, with `commit`, on into `allocated`
+ * in the same statement, the ledger still showing the reservation and the
+ * allocation. A checkout reservation's units (`handedOver`, already reserved)
+ * are committed with them. A refusal is InsufficientStock: the caller's
+ * transaction rolls back, so nothing stays held. Returns the stocked units.
+ */
+export async function takeStock(
+  tx: Tx,
+  orderId: number,
+  holds: LineHold[],
+  handedOver: LineHold[],
+  opts: { actor: string; commit: boolean },
+): Promise<number> {
+  const reference = orderRef(orderId);
+  const parts = (h: LineHold) =>
+    h.item.kind === "digital"
+      ? []
+      : partsOf(h.item).map((p) => ({
+          variantId: p.variantId,
+          locationId: h.location.id,
+          q: h.units * p.quantity,
+        }));
+  const changes: StockChange[] = holds.flatMap(parts).map((x) => ({
+    variantId: x.variantId,
+    locationId: x.locationId,
+    deltas: { reserved: x.q },
+    reason: "reservation",
+    reference,
+  }));
+  if (opts.commit) {
+    for (const x of [...holds, ...handedOver].flatMap(parts)) {
+      changes.push({
+        variantId: x.variantId,
+        locationId: x.locationId,
+        deltas: { reserved: -x.q, allocated: x.q },
+        reason: "allocation",
+        reference,
+      });
+    }
+  }
+  if (changes.length) {
+    const result = await changeStock(tx, changes, { actor: opts.actor, guardFree: true });
+    if (result.refused.length) {
+      throw new InsufficientStock(
+        holds.map((h) => ({ sku: h.item.sku, requested: h.units, available: 0, location: h.location.code })),
+      );
+    }
+  }
+  const all = [...holds, ...handedOver];
+  await recordHolds(tx, orderId, all, opts.commit ? "allocated" : "reserved");
+  return all.flatMap(parts).reduce((s, x) => s + x.q, 0);
 }
 
 /** Adds held units to the allocation counters (creating rows as needed). */

@@ -3,10 +3,10 @@ import type { DB } from "../db/pool.js";
 import type { DecisionReason, HoldReason, OrderStatus } from "../db/schema.js";
 import type { Tx } from "../db/tx.js";
 import { NotFound } from "../http/errors.js";
-import { factsOf, type OrderRow, orderIdOf } from "./core.js";
+import { type Counts, countColumns, factsFrom, type OrderRow, orderIdOf } from "./core.js";
 import { nextIncoming } from "./incoming.js";
 import { type FulfilmentView, fulfilmentViews } from "./picklists.js";
-import { readOrderSettings } from "./settings.js";
+import { type OrderSettingsPatch, settingsFrom } from "./settings.js";
 import { allowedActions } from "./transitions.js";
 
 /** An order as the API shows it: lines, where their stock is held and why, fulfilments, payments, timeline. */
@@ -88,61 +88,105 @@ export interface OrderView {
 
 const iso = (d: Date | string | null) => (d ? new Date(d).toISOString() : null);
 
+interface LineRow extends Omit<OrderLineView, "expected_at" | "expected_from"> {
+  variant_id: number;
+  components: number[] | null;
+}
+interface AllocationRow {
+  line_no: number;
+  sku: string;
+  for_sku: string | null;
+  location: string;
+  reserved: number;
+  allocated: number;
+  shipped: number;
+  released: number;
+  reasons: DecisionReason[];
+}
+type Row = Omit<OrderRow, "stock_committed_at"> & {
+  channel: string;
+  external_id: string | null;
+  customer_email: string;
+  customer_name: string | null;
+  customer_phone: string | null;
+  shipping_address: Record<string, string>;
+  billing_address: Record<string, string> | null;
+  subtotal: number;
+  discount_total: number;
+  shipping_total: number;
+  tax_total: number;
+  placed_at: Date;
+  sla_due_at: Date;
+  stock_committed_at: Date | null;
+  note: string | null;
+  lines: LineRow[];
+  allocations: AllocationRow[];
+  payments: { kind: string; amount: number; reference: string | null; actor: string; created_at: string }[];
+  timeline: {
+    from_status: string | null;
+    to_status: string;
+    action: string;
+    actor: string;
+    reason: string | null;
+    at: string;
+  }[];
+  fulfillment_ids: number[];
+  settings_value: OrderSettingsPatch | null;
+} & Counts;
+
+/**
+ * The order with everything on it in one query (inside a placement it runs
+ * while stock rows are locked, so round trips count), plus the counts the
+ * allowed actions come from, and fulfilments and incoming stock when there are any.
+ */
 export async function getOrderView(db: DB | Tx, key: string | number): Promise<OrderView> {
-  const id = await orderIdOf(db, key);
-  const row = await db
-    .selectFrom("orders as o")
-    .innerJoin("channels as c", "c.id", "o.channel_id")
-    .selectAll("o")
-    .select("c.code as channel")
-    .where("o.id", "=", id)
-    .executeTakeFirst();
+  const id = typeof key === "number" || /^\d{1,15}$/.test(key) ? Number(key) : await orderIdOf(db, key);
+  const found = await sql<Row>`
+    select o.id, o.number, c.code as channel, o.channel_id, o.external_id, o.status, o.held_from, o.hold_reasons,
+      o.payment_status, o.fulfillment_status, o.currency, o.customer_email, o.customer_name, o.customer_phone,
+      o.shipping_address, o.billing_address, o.subtotal, o.discount_total, o.shipping_total, o.tax_total, o.total,
+      o.placed_at, o.sla_due_at, o.stock_committed_at, o.note,
+      coalesce((select json_agg(x order by x.line_no) from (
+        select l.line_no, l.sku, l.title, l.kind, l.quantity, l.unit_price, l.cancelled, l.backordered, l.decision,
+          l.variant_id,
+          coalesce((select sum((a.reserved + a.allocated) / a.per_unit) from order_allocations a
+                    where a.line_id = l.id and a.counts_units), 0)::int as held,
+          coalesce((select sum(a.shipped / a.per_unit) from order_allocations a
+                    where a.line_id = l.id and a.counts_units), 0)::int as shipped,
+          (select json_agg(bc.component_variant_id) from variants bv
+             join bundle_components bc on bc.product_id = bv.product_id
+           where l.kind = 'bundle' and bv.id = l.variant_id) as components
+        from order_lines l where l.order_id = o.id) x), '[]') as lines,
+      coalesce((select json_agg(x order by x.line_no, x.priority, x.location_id, x.sku) from (
+        select l.line_no, v.sku, case when l.kind = 'bundle' then l.sku end as for_sku, loc.code as location,
+          loc.priority, a.location_id, a.reserved, a.allocated, a.shipped, a.released, a.reasons
+        from order_allocations a join order_lines l on l.id = a.line_id join variants v on v.id = a.variant_id
+        join locations loc on loc.id = a.location_id where a.order_id = o.id) x), '[]') as allocations,
+      coalesce((select json_agg(p order by p.id) from order_payments p where p.order_id = o.id), '[]') as payments,
+      coalesce((select json_agg(t order by t.id) from order_timeline t where t.order_id = o.id), '[]') as timeline,
+      coalesce((select json_agg(f.id order by f.id) from fulfillments f where f.order_id = o.id), '[]')
+        as fulfillment_ids,
+      (select value from settings where key = 'orders') as settings_value,
+      ${countColumns(sql`o.id`)}
+    from orders o join channels c on c.id = o.channel_id where o.id = ${id}`.execute(db);
+  const row = found.rows[0];
   if (!row) throw new NotFound("order", key);
-  const [lines, allocations, payments, timeline, fulfilmentIds, settings] = await Promise.all([
-    sql<OrderLineView & { id: number; variant_id: number; components: number[] | null }>`
-      select l.id, l.line_no, l.sku, l.title, l.kind, l.quantity, l.unit_price, l.cancelled, l.backordered, l.decision,
-        l.variant_id,
-        coalesce((select sum((a.reserved + a.allocated) / a.per_unit) from order_allocations a
-                  where a.line_id = l.id and a.counts_units), 0)::int as held,
-        coalesce((select sum(a.shipped / a.per_unit) from order_allocations a
-                  where a.line_id = l.id and a.counts_units), 0)::int as shipped,
-        (select array_agg(bc.component_variant_id) from variants bv join bundle_components bc on bc.product_id = bv.product_id
-          where l.kind = 'bundle' and bv.id = l.variant_id) as components
-      from order_lines l where l.order_id = ${id} order by l.line_no`.execute(db),
-    sql<{
-      line_no: number;
-      sku: string;
-      for_sku: string | null;
-      location: string;
-      reserved: number;
-      allocated: number;
-      shipped: number;
-      released: number;
-      reasons: DecisionReason[];
-    }>`
-      select l.line_no, v.sku, case when l.kind = 'bundle' then l.sku end as for_sku, loc.code as location,
-        a.reserved, a.allocated, a.shipped, a.released, a.reasons
-      from order_allocations a join order_lines l on l.id = a.line_id join variants v on v.id = a.variant_id
-      join locations loc on loc.id = a.location_id
-      where a.order_id = ${id} order by l.line_no, loc.priority, loc.id, v.sku`.execute(db),
-    db.selectFrom("order_payments").selectAll().where("order_id", "=", id).orderBy("id").execute(),
-    db.selectFrom("order_timeline").selectAll().where("order_id", "=", id).orderBy("id").execute(),
-    db.selectFrom("fulfillments").select("id").where("order_id", "=", id).orderBy("id").execute(),
-    readOrderSettings(db),
-  ]);
-  const waiting = lines.rows.filter((l) => l.backordered > 0);
-  const incoming = await nextIncoming(
-    db,
-    waiting.flatMap((l) => l.components ?? [l.variant_id]),
-    { transitDays: settings.transfer_transit_days },
-  );
-  const expectation = (l: (typeof waiting)[number]) => {
+  const settings = settingsFrom(row.settings_value);
+  const waiting = row.lines.filter((l) => l.backordered > 0);
+  const incoming = waiting.length
+    ? await nextIncoming(
+        db,
+        waiting.flatMap((l) => l.components ?? [l.variant_id]),
+        { transitDays: settings.transfer_transit_days },
+      )
+    : new Map();
+  const expectation = (l: LineRow) => {
     const parts = (l.components ?? [l.variant_id]).map((v) => incoming.get(v));
     if (parts.some((p) => !p?.expectedAt)) return { at: null, from: parts.find((p) => p)?.source ?? null };
     const last = parts.reduce((a, b) => (b!.expectedAt!.getTime() > a!.expectedAt!.getTime() ? b : a))!;
     return { at: last.expectedAt!.toISOString(), from: last.source };
   };
-  const facts = await factsOf(db, row as unknown as OrderRow, settings);
+  const facts = factsFrom(row, settings, row);
   return {
     id: row.id,
     number: row.number,
@@ -167,11 +211,12 @@ export async function getOrderView(db: DB | Tx, key: string | number): Promise<O
     overdue: OPEN_STATUSES.includes(row.status) && new Date(row.sla_due_at).getTime() < Date.now(),
     stock_committed_at: iso(row.stock_committed_at),
     note: row.note,
-    lines: lines.rows.map(({ id: _id, variant_id: _v, components: _c, ...l }) => {
-      const e = l.backordered > 0 ? expectation({ ...l, id: _id, variant_id: _v, components: _c }) : null;
-      return { ...l, expected_at: e?.at ?? null, expected_from: e?.from ?? null };
+    lines: row.lines.map((l) => {
+      const { variant_id: _v, components: _c, ...rest } = l;
+      const e = l.backordered > 0 ? expectation(l) : null;
+      return { ...rest, expected_at: e?.at ?? null, expected_from: e?.from ?? null };
     }),
-    allocations: allocations.rows.flatMap((a) =>
+    allocations: row.allocations.flatMap((a) =>
       (["reserved", "allocated", "shipped", "released"] as const)
         .filter((state) => a[state] > 0)
         .map((state) => ({
@@ -184,18 +229,15 @@ export async function getOrderView(db: DB | Tx, key: string | number): Promise<O
           reasons: a.reasons,
         })),
     ),
-    fulfillments: await fulfilmentViews(
-      db,
-      fulfilmentIds.map((f) => f.id),
-    ),
-    payments: payments.map((p) => ({
+    fulfillments: await fulfilmentViews(db, row.fulfillment_ids),
+    payments: row.payments.map((p) => ({
       status: p.kind,
       amount: p.amount,
       reference: p.reference,
       actor: p.actor,
       at: iso(p.created_at)!,
     })),
-    timeline: timeline.map((t) => ({
+    timeline: row.timeline.map((t) => ({
       from: t.from_status,
       to: t.to_status,
       action: t.action,
