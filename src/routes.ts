@@ -6,6 +6,7 @@ import { inventoryRoutes } from "./inventory/routes.js";
 import { orderRoutes } from "./orders/routes.js";
 import { purchasingRoutes } from "./purchasing/routes.js";
 import { replenishmentRoutes } from "./replenishment/routes.js";
+import { returnRoutes } from "./returns/routes.js";
 
 /** Every module's routes, registered in this order. One line per module. */
 export const routes: Array<(app: App, deps: AppDeps) => Promise<void>> = [
@@ -16,4 +17,5 @@ export const routes: Array<(app: App, deps: AppDeps) => Promise<void>> = [
   purchasingRoutes,
   replenishmentRoutes,
   countRoutes,
+  returnRoutes,
 ];
