@@ -116,7 +116,8 @@ program
       process.stdout.write(
         `Loaded the demo shop in ${(result.ms / 1000).toFixed(1)} s: ${result.locations} locations, ` +
           `${result.products} products, ${result.skus} SKUs (${result.bundles} bundles, ${result.digital} digital), ` +
-          `${result.levels} stock levels, ${result.movements} ledger movements.\n`,
+          `${result.levels} stock levels, ${result.movements} ledger movements; ` +
+          `${result.orders ?? 0} orders and ${result.returns ?? 0} returns.\n`,
       );
     });
   });

@@ -27,7 +27,7 @@ const count = async (query: string) =>
 
 describe("keel seed --demo", () => {
   it("loads the demo shop with a ledger that sums to every balance", async () => {
-    const result = await seedDemo(db, { skus: 300 });
+    const result = await seedDemo(db, { skus: 300, activity: false });
     if (result.skipped) throw new Error("seed skipped");
     expect(result).toMatchObject({ locations: 3, skus: 300 });
     expect(result.bundles).toBeGreaterThan(0);
@@ -65,6 +65,39 @@ describe("keel seed --demo", () => {
     expect(barcodes.rows.length).toBeGreaterThan(0);
     for (const { barcode } of barcodes.rows) expect(isValidGtin(barcode)).toBe(true);
 
+    expect(await checkLedger(db)).toEqual([]);
+    expect(await checkInvariants(db)).toEqual([]);
+  });
+
+  it("adds suppliers, orders in every state and returns through the services, ledger still sound", async () => {
+    const { seedDemoActivity } = await import("./seed/activity.js");
+    const activity = await seedDemoActivity(db);
+    expect(activity.orders).toBeGreaterThan(8);
+    expect(activity.returns).toBe(6);
+    const statuses = await sql<{ status: string }>`select distinct status from orders`.execute(db);
+    expect(statuses.rows.map((r) => r.status).sort()).toEqual(
+      [
+        "approved",
+        "backordered",
+        "cancelled",
+        "completed",
+        "on_hold",
+        "partially_shipped",
+        "preparing",
+        "received",
+        "shipped",
+      ].sort(),
+    );
+    const returnStates = await sql<{ status: string }>`select distinct status from returns`.execute(db);
+    expect(returnStates.rows.map((r) => r.status).sort()).toEqual([
+      "authorised",
+      "closed",
+      "inspected",
+      "received",
+      "rejected",
+      "requested",
+    ]);
+    expect(await count("select count(*) as n from purchase_orders")).toBeGreaterThan(0);
     expect(await checkLedger(db)).toEqual([]);
     expect(await checkInvariants(db)).toEqual([]);
   });

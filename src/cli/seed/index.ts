@@ -1,5 +1,6 @@
 import { sql } from "kysely";
 import type { DB } from "../../db/pool.js";
+import { seedDemoActivity } from "./activity.js";
 import { DEFAULT_SEED, type DemoProduct, demoShop } from "./catalog.js";
 import { writeLocations, writeProducts } from "./write.js";
 
@@ -19,6 +20,8 @@ export interface SeedOptions {
   seed?: number;
   /** Called after each batch with the SKUs written so far. */
   onProgress?: (done: number, total: number) => void;
+  /** Also make suppliers, purchase orders, orders and returns (default true). */
+  activity?: boolean;
 }
 
 export type SeedResult =
@@ -32,6 +35,8 @@ export type SeedResult =
       digital: number;
       levels: number;
       movements: number;
+      orders?: number;
+      returns?: number;
       ms: number;
     };
 
@@ -45,6 +50,15 @@ export type SeedResult =
  * Does nothing when the database already has products.
  */
 export async function seedDemo(db: DB, opts: SeedOptions = {}): Promise<SeedResult> {
+  const result = await seedCatalogue(db, opts);
+  if (!result.skipped && opts.activity !== false) {
+    const activity = await seedDemoActivity(db);
+    return { ...result, orders: activity.orders, returns: activity.returns, ms: result.ms + activity.ms };
+  }
+  return result;
+}
+
+async function seedCatalogue(db: DB, opts: SeedOptions): Promise<SeedResult> {
   const started = performance.now();
   const skus = opts.skus ?? DEFAULT_DEMO_SKUS;
   const shop = demoShop(skus, opts.seed ?? DEFAULT_SEED);
