@@ -83,6 +83,50 @@ try {
       );
     }
 
+    if (run.has("orders")) {
+      let buyer = 0;
+      const address = {
+        name: "Bench Buyer",
+        line1: "Hauptstr. 1",
+        city: "Berlin",
+        postal_code: "10115",
+        country: "DE",
+      };
+      const r = await load({
+        url: `${keel.base}/v1/orders`,
+        method: "POST",
+        connections: 64,
+        duration: seconds,
+        headers: auth,
+        body: () => {
+          buyer += 1;
+          const lines = [...new Set([pick(), pick(), pick()])].map((sku) => ({
+            sku,
+            quantity: 1,
+            unit_price: 1000,
+          }));
+          return JSON.stringify({
+            currency: "EUR",
+            lines,
+            customer: { email: `buyer${buyer}@example.com`, name: "Bench Buyer" },
+            shipping_address: address,
+            payment: { status: "paid", amount: lines.length * 1000 },
+          });
+        },
+      });
+      print(
+        table("3. POST /v1/orders, 3 lines, 10,000 SKUs, 64 connections (paid, auto-approved)", [
+          {
+            "orders/s": r.rps,
+            "p50 ms": r.p50,
+            "p99 ms": r.p99,
+            statuses: JSON.stringify(r.statuses),
+            errors: r.errors,
+          },
+        ]),
+      );
+    }
+
     if (run.has("flash")) {
       await sql`update inventory_levels set on_hand = on_hand + 1000000 where variant_id = ${variantIds[1]} and location_id = ${wh1}`.execute(
         env.db,
@@ -173,5 +217,98 @@ try {
 } finally {
   await env.close();
 }
+if (run.has("scale")) await scale();
+
+async function scale() {
+  const big = await freshDatabase();
+  try {
+    const { seedDemo } = await import("../src/cli/seed/index.js");
+    const { generateHistory } = await import("./scenarios/scale.js");
+    let t0 = performance.now();
+    await seedDemo(big.db, { skus: 25_000, activity: false });
+    const seedMs = performance.now() - t0;
+    const orders = Number(process.env.BENCH_ORDERS ?? 1_000_000);
+    t0 = performance.now();
+    await generateHistory(big.db, {
+      orders,
+      onProgress: (done) =>
+        process.stderr.write(`\r  history: ${done.toLocaleString()} / ${orders.toLocaleString()} orders`),
+    });
+    process.stderr.write("\n");
+    const historyMs = performance.now() - t0;
+    const counts = await sql<Record<string, number>>`
+      select (select count(*) from orders)::int as orders, (select count(*) from order_lines)::int as lines,
+             (select count(*) from inventory_movements)::int as movements`.execute(big.db);
+    print(
+      table(
+        `7a. Seed-scale data: 25,000 SKUs and ${orders.toLocaleString()} historical orders, generated in bulk`,
+        [
+          { step: "catalogue and stock (keel seed --demo --skus 25000)", seconds: seedMs / 1000 },
+          { step: `history: ${JSON.stringify(counts.rows[0])}`, seconds: historyMs / 1000 },
+        ],
+      ),
+    );
+    const server = await startKeel(big.url);
+    const h = { authorization: `Bearer ${big.key}` };
+    try {
+      const sample = await sql<{ id: number; number: string; sku: string }>`
+        select o.id, o.number, (select sku from order_lines where order_id = o.id limit 1) as sku
+        from orders o where o.external_id = 'hist-500000' or o.id = (select max(id) / 2 from orders) limit 1`.execute(
+        big.db,
+      );
+      const { id, number, sku } = sample.rows[0];
+      const endpoints = [
+        "/v1/orders?limit=50",
+        "/v1/orders?status=completed&sort=newest&limit=50",
+        "/v1/orders?status=cancelled&limit=50",
+        "/v1/orders?channel=manual&sort=newest&limit=50",
+        "/v1/orders?overdue=true&limit=50",
+        `/v1/orders/${id}`,
+        `/v1/orders/${number}`,
+        "/v1/fulfillments?location=WH-EAST&status=picking",
+        "/v1/products?q=hood&limit=50",
+        "/v1/products?status=active&limit=50",
+        `/v1/variants/${encodeURIComponent(sku)}`,
+        `/v1/inventory/levels?sku=${encodeURIComponent(sku)}`,
+        "/v1/inventory/levels?location=WH-EAST&limit=100",
+        `/v1/inventory/availability?sku=${encodeURIComponent(sku)}`,
+        `/v1/inventory/movements?sku=${encodeURIComponent(sku)}&limit=100`,
+        `/v1/inventory/movements?reference=order:${id}`,
+        "/v1/inventory/movements?limit=100",
+        "/v1/returns?limit=50",
+        "/v1/purchase-orders?limit=50",
+        "/v1/replenishment/suggestions?location=WH-EAST",
+        "/v1/reports/inventory-accuracy",
+        "/v1/events?limit=100",
+        `/v1/storefront/availability?skus=${encodeURIComponent(sku)}`,
+      ];
+      const rows: Record<string, string | number>[] = [];
+      for (const path of endpoints) {
+        const times: number[] = [];
+        let status = 0;
+        for (let i = 0; i < 6; i++) {
+          const t = performance.now();
+          const res = await fetch(`${server.base}${path}`, { headers: h });
+          await res.arrayBuffer();
+          status = res.status;
+          if (i > 0) times.push(performance.now() - t);
+        }
+        times.sort((a, b) => a - b);
+        rows.push({
+          endpoint: `GET ${path}`,
+          status,
+          "median ms": times[2],
+          "max ms": times[times.length - 1],
+        });
+      }
+      print(table(`7b. Read endpoints at that scale (5 timed requests each after a warm-up)`, rows));
+    } finally {
+      await server.stop();
+    }
+  } finally {
+    await big.close();
+  }
+}
+
 await fs.mkdir("bench/results", { recursive: true });
 await fs.writeFile("bench/results/latest.md", `${out.join("\n")}\n`);

@@ -1,6 +1,7 @@
 import { sql } from "kysely";
 import type { DB } from "../db/pool.js";
 import { checkInvariants, checkLedger, type Drift, type Violation } from "../inventory/audit.js";
+import { auditOrderHolds } from "../orders/audit.js";
 
 export interface DoctorReport {
   levels: number;
@@ -22,9 +23,28 @@ export async function runDoctor(db: DB): Promise<DoctorReport> {
                (select count(*) from inventory_movements)::int as movements,
                (select count(*) from locations)::int as locations`.execute(tx);
       const drifts = await checkLedger(tx);
-      const violations = await checkInvariants(tx);
+      const violations = [...(await checkInvariants(tx)), ...(await holdViolations(tx))];
       return { ...counts.rows[0], drifts, violations };
     });
+}
+
+/** What orders and checkouts say they hold must be exactly what the reserved and allocated buckets hold. */
+async function holdViolations(db: DB): Promise<Violation[]> {
+  const { levels, lines } = await auditOrderHolds(db);
+  return [
+    ...levels.map((l) => ({
+      sku: l.sku,
+      location: l.location,
+      rule: "holds_differ_from_buckets" as const,
+      detail: `reserved ${l.reserved} vs held ${l.held_reserved}, allocated ${l.allocated} vs held ${l.held_allocated}`,
+    })),
+    ...lines.map((l) => ({
+      sku: l.sku,
+      location: "-",
+      rule: "order_line_unaccounted" as const,
+      detail: `order ${l.order} line ${l.line_no}: ${l.quantity} ordered, ${l.accounted} cancelled, backordered, held or shipped`,
+    })),
+  ];
 }
 
 /** Renders rows as a plain left-aligned text table with a header line. */
@@ -52,7 +72,8 @@ export async function doctorCommand(db: DB, opts: { json?: boolean }): Promise<n
   if (ok) {
     process.stdout.write(
       `OK: ${report.levels} stock levels at ${report.locations} locations match the ledger ` +
-        `(${report.movements} movements); no negative bucket; reserved + allocated within on hand everywhere\n`,
+        `(${report.movements} movements); no negative bucket; reserved + allocated within on hand everywhere; ` +
+        "order and checkout holds equal the reserved and allocated buckets\n",
     );
     return 0;
   }

@@ -17,7 +17,11 @@ export interface Drift {
 export interface Violation {
   sku: string;
   location: string;
-  rule: "negative_bucket" | "committed_exceeds_on_hand";
+  rule:
+    | "negative_bucket"
+    | "committed_exceeds_on_hand"
+    | "holds_differ_from_buckets"
+    | "order_line_unaccounted";
   detail: string;
 }
 
