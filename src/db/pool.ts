@@ -1,5 +1,6 @@
 import { Kysely, PostgresDialect } from "kysely";
 import pg from "pg";
+import { preparingPool } from "./prepared.js";
 import type { Database } from "./schema.js";
 
 // bigint columns (ids, money) come back as numbers; ids and minor-unit amounts stay far below 2^53.
@@ -19,5 +20,5 @@ export function createDb(connectionString: string, max = 20): DB {
     // flight still fails and its transaction is rolled back by the server.
     client.on("error", () => {});
   });
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparingPool(pool) as never }) });
 }
