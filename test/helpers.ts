@@ -64,3 +64,10 @@ export async function testApp(opts: { pool?: number } = {}): Promise<TestContext
     },
   };
 }
+
+/** Serves the test app on a free loopback port, for tests that need real HTTP clients; returns its base URL. */
+export async function listen(t: TestContext): Promise<string> {
+  await t.app.listen({ port: 0, host: "127.0.0.1" });
+  const address = t.app.server.address();
+  return `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
+}

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { App, AppDeps } from "../http/app.js";
+import { actorOf } from "../http/auth.js";
 import { write } from "../http/idempotency.js";
 import { resolveLocations } from "../inventory/refs.js";
 import { abcClasses } from "./abc.js";
@@ -10,7 +11,6 @@ import { getCount, listCounts, recordCounts, startCount } from "./sessions.js";
 import { countSettings, saveCountSettings } from "./settings.js";
 
 const tags = ["counts"];
-const actorOf = (req: { principal?: { actor: string } }) => req.principal?.actor ?? "anonymous";
 
 export async function countRoutes(app: App, { db }: AppDeps) {
   app.post(

@@ -56,3 +56,6 @@ export class KeyVerifier {
     return principal;
   }
 }
+
+/** Who a request acts as, for ledger rows and timelines: the API key's name. */
+export const actorOf = (req: { principal?: Principal }): string => req.principal?.actor ?? "anonymous";

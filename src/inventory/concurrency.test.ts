@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type TestContext, testApp } from "../../test/helpers.js";
+import { listen, type TestContext, testApp } from "../../test/helpers.js";
 import { expectLedgerConsistent, level, location, product, stock } from "../../test/shop.js";
 import { reservationsWithinReserved } from "./audit.js";
 import { NOT_QUICK, QuickReserver, type ReservationView } from "./quick-reserve.js";
@@ -13,9 +13,7 @@ let base: string;
 
 beforeAll(async () => {
   t = await testApp({ pool: 20 });
-  await t.app.listen({ port: 0, host: "127.0.0.1" });
-  const address = t.app.server.address();
-  base = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
+  base = await listen(t);
   await location(t, "A", 1);
   await location(t, "B", 2);
 });

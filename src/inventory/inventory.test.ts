@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type TestContext, testApp } from "../../test/helpers.js";
+import { listen, type TestContext, testApp } from "../../test/helpers.js";
 import { api, expectLedgerConsistent, level, location, ok, product, stock } from "../../test/shop.js";
 import { expireReservations } from "./reservations.js";
 
@@ -468,11 +468,9 @@ describe("storefront cache and stream", () => {
   it("streams the current status, then every change, as Server-Sent Events", async () => {
     await product(t, ["CANDLE"]);
     await stock(t, "CANDLE", "EAST", 2);
-    await t.app.listen({ port: 0, host: "127.0.0.1" });
-    const address = t.app.server.address();
-    const port = typeof address === "object" && address ? address.port : 0;
+    const base = await listen(t);
     const controller = new AbortController();
-    const res = await fetch(`http://127.0.0.1:${port}/v1/storefront/availability/stream?skus=CANDLE`, {
+    const res = await fetch(`${base}/v1/storefront/availability/stream?skus=CANDLE`, {
       signal: controller.signal,
     });
     expect(res.headers.get("content-type")).toContain("text/event-stream");

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { App, AppDeps } from "../http/app.js";
+import { actorOf } from "../http/auth.js";
 import { ValidationFailed } from "../http/errors.js";
 import { write } from "../http/idempotency.js";
 import { adjustStock, moveStock } from "./adjustments.js";
@@ -11,7 +12,6 @@ import type { Movement } from "./stock.js";
 import { createTransfer, getTransfer, receiveTransfer } from "./transfers.js";
 
 const tags = ["inventory"];
-const actorOf = (req: { principal?: { actor: string } }) => req.principal?.actor ?? "anonymous";
 
 /** Ledger rows as the API shows them: by SKU and location code. */
 const movementView = (sku: string, location: string) => (m: Movement) => ({

@@ -4,6 +4,7 @@ import { type TestContext, testApp } from "../../test/helpers.js";
 import { api, level, location, ok, product, stock } from "../../test/shop.js";
 import { onStockArrival } from "../inventory/arrivals.js";
 import { expectConsistent, orderBody, place } from "../orders/testing.js";
+import { DEFAULT_RETURN_SETTINGS } from "./settings.js";
 
 let t: TestContext;
 beforeAll(async () => {
@@ -181,19 +182,7 @@ describe("returns", () => {
       method: "PUT",
       url: "/v1/settings/returns",
       headers: t.auth,
-      payload: {
-        window_days: 30,
-        reasons: [
-          "damaged",
-          "defective",
-          "wrong_item",
-          "not_as_described",
-          "does_not_fit",
-          "no_longer_needed",
-          "arrived_late",
-          "other",
-        ],
-      },
+      payload: DEFAULT_RETURN_SETTINGS,
     });
   });
 

@@ -1,4 +1,5 @@
 import type { App, AppDeps } from "../http/app.js";
+import { actorOf } from "../http/auth.js";
 import { write } from "../http/idempotency.js";
 import { exchangeReturn, refundReturn } from "./money.js";
 import { inspectReturn, receiveReturn } from "./receiving.js";
@@ -8,7 +9,6 @@ import { ReturnSettings, readReturnSettings, writeReturnSettings } from "./setti
 import { getReturnView, listReturns } from "./view.js";
 
 const tags = ["returns"];
-const actorOf = (req: { principal?: { actor: string } }) => req.principal?.actor ?? "anonymous";
 
 export async function returnRoutes(app: App, { db }: AppDeps) {
   app.post(
