@@ -44,3 +44,32 @@ describe("platform", () => {
     expect(JSON.stringify(res.json().errors)).toMatch(/querystring/);
   });
 });
+
+describe("migrations", () => {
+  it("apply each file exactly once when several processes start at the same time", async () => {
+    const { inject } = await import("vitest");
+    const pg = (await import("pg")).default;
+    const { migrate } = await import("../src/db/migrate.js");
+    const { withDatabase } = await import("./global-setup.js");
+    const name = `keel_migrate_${Date.now()}`;
+    const admin = new pg.Client({ connectionString: inject("adminUrl") });
+    await admin.connect();
+    await admin.query(`create database ${name}`);
+    try {
+      const url = withDatabase(inject("adminUrl"), name);
+      const results = await Promise.all(Array.from({ length: 4 }, () => migrate(url)));
+      const applied = results.flatMap((r) => r.applied);
+      const files = (await import("node:fs")).readdirSync("migrations").filter((f) => f.endsWith(".sql"));
+      expect(applied.sort()).toEqual(files.sort());
+      const c = new pg.Client({ connectionString: url });
+      await c.connect();
+      const rows = await c.query("select name from schema_migrations order by name");
+      await c.end();
+      expect(rows.rows.map((r) => r.name)).toEqual(files.sort());
+      expect((await migrate(url)).applied).toEqual([]);
+    } finally {
+      await admin.query(`drop database if exists ${name} with (force)`);
+      await admin.end();
+    }
+  });
+});
