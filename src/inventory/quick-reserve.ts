@@ -7,13 +7,17 @@ export type { ReservationView };
 
 /**
  * The hot path for the commonest reservation: one line of one physical SKU.
- * Concurrent requests for the same SKU (and location) are coalesced: while
- * one statement for that SKU is in flight, later requests queue, and the queue
- * goes to the database as ONE statement that locks the row once, grants the
- * requests that fit (smallest first, so one that fits is never starved by a
- * larger one), and writes every reservation, ledger row and event. Each
- * request still gets its own reservation, all-or-nothing. Nothing runs
- * outside that statement, so it is its own transaction.
+ * Requests are coalesced like a database's group commit: while a few
+ * statements are in flight, new requests queue, and the whole queue goes to
+ * the database as ONE statement. That statement picks each SKU's location
+ * (by priority, with enough free units), locks the chosen rows in (variant,
+ * location) order — the order every stock change uses, so it cannot deadlock
+ * — grants per row the requests that fit the free units read under the lock
+ * (smallest first, so one that fits is never starved by a larger one), and
+ * writes every reservation, ledger row and event. Each request still gets its
+ * own reservation, all-or-nothing; a hot SKU's row is locked once per batch
+ * instead of once per buyer. Nothing runs outside that statement, so it is
+ * its own transaction.
  */
 
 export interface QuickRequest {
@@ -34,164 +38,180 @@ export const NOT_QUICK = Symbol("not quick");
 
 interface Pending {
   req: QuickRequest;
+  attempts: number;
   resolve(v: ReservationView | typeof NOT_QUICK): void;
   reject(err: unknown): void;
 }
 
-interface BatchRow {
-  variant_id: number | null;
-  location: string | null;
+interface Outcome {
+  n: number;
+  known: boolean;
   location_known: boolean;
-  granted: { n: number; id: number; expires_at: string; created_at: string }[];
+  location: string | null;
+  id: number | null;
+  expires_at: string | null;
+  created_at: string | null;
   available: number;
 }
+
+/** A request that found a location but did not fit there is tried again this often, then goes the general way. */
+const MAX_ATTEMPTS = 5;
 
 export class QuickReserver {
   /** Statements run and requests answered, for tests and metrics. */
   readonly stats = { statements: 0, requests: 0 };
-  private queues = new Map<string, Pending[]>();
-  private busy = new Set<string>();
+  private queue: Pending[] = [];
+  private inFlight = 0;
 
   constructor(
     private db: DB,
+    private maxInFlight = 4,
     private maxBatch = 500,
   ) {}
 
   reserve(req: QuickRequest): Promise<ReservationView | typeof NOT_QUICK> {
-    const key = `${req.sku}\u0000${req.location ?? ""}`;
     return new Promise((resolve, reject) => {
-      const queue = this.queues.get(key);
-      if (queue) queue.push({ req, resolve, reject });
-      else this.queues.set(key, [{ req, resolve, reject }]);
-      if (!this.busy.has(key)) void this.drain(key);
+      this.queue.push({ req, attempts: 0, resolve, reject });
+      this.pump();
     });
   }
 
-  private async drain(key: string): Promise<void> {
-    this.busy.add(key);
-    try {
-      for (;;) {
-        const queue = this.queues.get(key);
-        if (!queue || queue.length === 0) {
-          this.queues.delete(key);
-          return;
-        }
-        const batch = queue.splice(0, this.maxBatch);
-        try {
-          const retry = await this.run(batch);
-          // requests that did not fit where the others went try again, ahead of newcomers
-          if (retry.length) queue.unshift(...retry);
-        } catch (err) {
+  private pump(): void {
+    while (this.inFlight < this.maxInFlight && this.queue.length > 0) {
+      const batch = this.queue.splice(0, this.maxBatch);
+      this.inFlight += 1;
+      this.run(batch)
+        .then((retry) => {
+          if (retry.length) this.queue.unshift(...retry);
+        })
+        .catch((err) => {
           for (const p of batch) p.reject(err);
-        }
-      }
-    } finally {
-      this.busy.delete(key);
+        })
+        .finally(() => {
+          this.inFlight -= 1;
+          this.pump();
+        });
     }
   }
 
   /** One statement for the batch; returns the requests to try again. */
   private async run(batch: Pending[]): Promise<Pending[]> {
-    const { sku, location } = batch[0].req;
     this.stats.statements += 1;
     this.stats.requests += batch.length;
-    const result = await sql<BatchRow>`
+    const r = batch.map((p) => p.req);
+    const result = await sql<Outcome>`
       with req as (
-        select * from unnest(${batch.map((p) => p.req.quantity)}::int[], ${batch.map((p) => p.req.ttlSeconds)}::int[],
-                             ${batch.map((p) => p.req.reference)}::text[], ${batch.map((p) => p.req.actor)}::text[])
-          with ordinality as r(q, ttl, ref, actor, n)
+        select * from unnest(${r.map((x) => x.sku)}::text[], ${r.map((x) => x.location ?? null)}::text[],
+                             ${r.map((x) => x.quantity)}::int[], ${r.map((x) => x.ttlSeconds)}::int[],
+                             ${r.map((x) => x.reference)}::text[], ${r.map((x) => x.actor)}::text[])
+          with ordinality as r(sku, loc, q, ttl, ref, actor, n)
       ),
       item as (
-        select v.id from variants v join products p on p.id = v.product_id
-        where v.sku = ${sku} and v.kind = 'physical' and p.status = 'active'
+        select distinct r.sku, v.id as variant_id
+        from req r join variants v on v.sku = r.sku join products p on p.id = v.product_id
+        where v.kind = 'physical' and p.status = 'active'
       ),
-      cand as (
-        select il.variant_id, il.location_id, l.code,
-               il.on_hand - il.reserved - il.allocated - il.safety_stock as free
-        from inventory_levels il join locations l on l.id = il.location_id
-        where il.variant_id = (select id from item) and l.active
-          ${location ? sql`and l.code = ${location}` : sql``}
-          and il.on_hand - il.reserved - il.allocated - il.safety_stock >= (select min(q) from req)
-        order by l.priority, l.id
-        limit 1
-        for update of il
+      grp as (select sku, loc, min(q) as minq from req group by sku, loc),
+      pick as (
+        select g.sku, g.loc, c.variant_id, c.location_id, c.code
+        from grp g join item i on i.sku = g.sku
+        cross join lateral (
+          select il.variant_id, il.location_id, l.code
+          from inventory_levels il join locations l on l.id = il.location_id
+          where il.variant_id = i.variant_id and l.active and (g.loc is null or l.code = g.loc)
+            and il.on_hand - il.reserved - il.allocated - il.safety_stock >= g.minq
+          order by l.priority, l.id limit 1) c
+      ),
+      locked as materialized (
+        select il.variant_id, il.location_id, il.on_hand - il.reserved - il.allocated - il.safety_stock as free
+        from inventory_levels il
+        where (il.variant_id, il.location_id) in (select variant_id, location_id from pick)
+        order by il.variant_id, il.location_id
+        for update
+      ),
+      assigned as (
+        select r.*, p.variant_id, p.location_id, p.code, k.free,
+               sum(r.q) over (partition by p.variant_id, p.location_id order by r.q, r.n) as running
+        from req r join pick p on p.sku = r.sku and p.loc is not distinct from r.loc
+        join locked k on k.variant_id = p.variant_id and k.location_id = p.location_id
       ),
       take as (
-        select r.q, r.ttl, r.ref, r.actor, r.n, nextval(pg_get_serial_sequence('reservations', 'id')) as rid
-        from (select r.*, sum(r.q) over (order by r.q, r.n) as running from req r) r, cand
-        where r.running <= cand.free
+        select a.*, nextval(pg_get_serial_sequence('reservations', 'id')) as rid
+        from assigned a where a.running <= a.free
       ),
       up as (
-        update inventory_levels il set reserved = il.reserved + (select sum(q) from take), updated_at = now()
-        from cand
-        where il.variant_id = cand.variant_id and il.location_id = cand.location_id and exists (select 1 from take)
+        update inventory_levels il set reserved = il.reserved + t.total, updated_at = now()
+        from (select variant_id, location_id, sum(q)::int as total from take group by 1, 2) t
+        where il.variant_id = t.variant_id and il.location_id = t.location_id
         returning il.variant_id, il.location_id, il.on_hand, il.reserved, il.allocated, il.safety_stock,
                   il.available, il.incoming, il.quarantine, il.damaged, il.return_pending
       ),
       res as (
         insert into reservations (id, reference, actor, expires_at) overriding system value
-        select t.rid, t.ref, t.actor, now() + make_interval(secs => t.ttl) from take t
-        where exists (select 1 from up) order by t.rid
+        select t.rid, t.ref, t.actor, now() + make_interval(secs => t.ttl) from take t order by t.rid
         returning id, reference, expires_at, created_at
       ),
       lines as (
         insert into reservation_lines (reservation_id, line_no, variant_id, location_id, quantity)
-        select t.rid, 1, up.variant_id, up.location_id, t.q from take t, up
+        select t.rid, 1, t.variant_id, t.location_id, t.q from take t
       ),
       ledger as (
         insert into inventory_movements (variant_id, location_id, bucket, delta, reason, reference, actor)
-        select up.variant_id, up.location_id, 'reserved', t.q, 'reservation', 'reservation:' || t.rid, t.actor
-        from take t, up order by t.rid
+        select t.variant_id, t.location_id, 'reserved', t.q, 'reservation', 'reservation:' || t.rid, t.actor
+        from take t order by t.rid
       ),
       events as (
         insert into outbox_events (type, payload)
         select 'inventory.level_changed', inventory_level_event(up.variant_id, up.location_id, to_jsonb(up)) from up
         union all
         select 'reservation.created', jsonb_build_object(
-          'id', r.id, 'status', 'active', 'reference', r.reference, 'expires_at', r.expires_at,
-          'created_at', r.created_at,
-          'lines', jsonb_build_array(jsonb_build_object('sku', ${sku}::text, 'location', c.code, 'quantity', t.q)))
-        from res r join take t on t.rid = r.id cross join cand c
+          'id', s.id, 'status', 'active', 'reference', s.reference, 'expires_at', s.expires_at,
+          'created_at', s.created_at,
+          'lines', jsonb_build_array(jsonb_build_object('sku', t.sku, 'location', t.code, 'quantity', t.q)))
+        from res s join take t on t.rid = s.id
       )
-      select (select id from item) as variant_id, (select code from cand) as location,
-        ${location ? sql`exists (select 1 from locations where code = ${location})` : sql`true`} as location_known,
-        (select coalesce(json_agg(json_build_object('n', t.n, 'id', r.id, 'expires_at', r.expires_at,
-                                                    'created_at', r.created_at)), '[]')
-           from res r join take t on t.rid = r.id) as granted,
+      select r.n::int, i.variant_id is not null as known,
+        (r.loc is null or exists (select 1 from locations where code = r.loc)) as location_known,
+        p.code as location, s.id, s.expires_at, s.created_at,
         (select coalesce(sum(greatest(il.on_hand - il.reserved - il.allocated - il.safety_stock, 0)), 0)::int
            from inventory_levels il join locations l on l.id = il.location_id
-          where il.variant_id = (select id from item) and l.active
-            ${location ? sql`and l.code = ${location}` : sql``}) as available`.execute(this.db);
-    const row = result.rows[0];
-    if (row.variant_id === null || !row.location_known) {
-      for (const p of batch) p.resolve(NOT_QUICK);
-      return [];
-    }
-    const granted = new Map(row.granted.map((g) => [g.n, g]));
+          where il.variant_id = i.variant_id and l.active and (r.loc is null or l.code = r.loc)) as available
+      from req r
+      left join item i on i.sku = r.sku
+      left join pick p on p.sku = r.sku and p.loc is not distinct from r.loc
+      left join take t on t.n = r.n
+      left join res s on s.id = t.rid
+      order by r.n`.execute(this.db);
+
     const retry: Pending[] = [];
-    batch.forEach((p, i) => {
-      const g = granted.get(i + 1);
-      if (g) {
+    for (const o of result.rows) {
+      const p = batch[o.n - 1];
+      if (!o.known || !o.location_known) {
+        p.resolve(NOT_QUICK);
+      } else if (o.id !== null) {
         p.resolve({
-          id: g.id,
+          id: o.id,
           status: "active",
           reference: p.req.reference,
-          expires_at: new Date(g.expires_at).toISOString(),
-          created_at: new Date(g.created_at).toISOString(),
-          lines: [{ sku, location: row.location, quantity: p.req.quantity }],
+          expires_at: new Date(o.expires_at as string).toISOString(),
+          created_at: new Date(o.created_at as string).toISOString(),
+          lines: [{ sku: p.req.sku, location: o.location, quantity: p.req.quantity }],
         });
-      } else if (row.location !== null) {
-        retry.push(p); // it did not fit at the location chosen for this batch; another may still serve it
-      } else if (!p.req.location && row.available >= p.req.quantity) {
+      } else if (o.location !== null) {
+        // it did not fit at the location picked for it (others took the units first): try again
+        p.attempts += 1;
+        if (p.attempts < MAX_ATTEMPTS) retry.push(p);
+        else p.resolve(NOT_QUICK);
+      } else if (!p.req.location && o.available >= p.req.quantity) {
         p.resolve(NOT_QUICK); // no single location can serve it, several together can: the general path splits
       } else {
         p.reject(
           new InsufficientStock([
-            { sku, requested: p.req.quantity, available: row.available, location: p.req.location },
+            { sku: p.req.sku, requested: p.req.quantity, available: o.available, location: p.req.location },
           ]),
         );
       }
-    });
+    }
     return retry;
   }
 }
