@@ -1,6 +1,7 @@
-import { sql } from "kysely";
+import { type RawBuilder, sql } from "kysely";
 import type { Bucket } from "../db/schema.js";
 import { BUCKETS } from "../db/schema.js";
+import { alsoCtes, runAsOne } from "../db/statements.js";
 import type { Tx } from "../db/tx.js";
 
 /**
@@ -43,6 +44,13 @@ export interface ChangeOptions {
    * into safety stock). Moving units between holds never fails this guard.
    */
   guardFree: boolean;
+  /**
+   * Further data-modifying statements (the caller's own records of the same
+   * change) sent in this one statement, so they cost no round trip of their
+   * own. They run whatever the guard decides: a caller that refuses on
+   * `refused` throws, and its transaction undoes them.
+   */
+  also?: RawBuilder<unknown>[];
 }
 
 export interface Movement {
@@ -113,7 +121,10 @@ export async function changeStock(
       delta: c.deltas[b] as number,
     })),
   );
-  if (levels.length === 0) return { rows: [], movements: [], refused: [] };
+  if (levels.length === 0) {
+    await runAsOne(tx, opts.also ?? []);
+    return { rows: [], movements: [], refused: [] };
+  }
 
   const col = (b: Bucket) => levels.map((l) => l.d[b]);
   // free units after the change must stay >= 0, unless the change does not reduce them
@@ -190,7 +201,7 @@ export async function changeStock(
       insert into outbox_events (type, payload)
       select 'inventory.level_changed', inventory_level_event(up.variant_id, up.location_id, to_jsonb(up))
       from up order by up.variant_id, up.location_id
-    )
+    )${alsoCtes(opts.also ?? [])}
     select coalesce((select json_agg(up) from up), '[]') as rows,
            coalesce((select json_agg(ledger order by ledger.id) from ledger), '[]') as movements`.execute(tx);
 

@@ -1,5 +1,6 @@
-import { sql } from "kysely";
+import { type RawBuilder, sql } from "kysely";
 import type { PaymentKind, PaymentStatus } from "../db/schema.js";
+import { runAsOne } from "../db/statements.js";
 import type { Tx } from "../db/tx.js";
 import { emit } from "../events/outbox.js";
 import { InvalidTransition, ValidationFailed } from "../http/errors.js";
@@ -26,24 +27,28 @@ export async function commitStock(tx: Tx, order: OrderRow, actor: string, why: s
   await announceCommitted(tx, order, await commitOrderStock(tx, order.id, actor), actor, why);
 }
 
-/** Marks the order committed, with its timeline entry and event, in one statement (the stock has moved already). */
-export async function announceCommitted(tx: Tx, order: OrderRow, units: number, actor: string, why: string) {
-  if (units === 0) {
-    // nothing held yet (backordered or digital): later fills go straight to allocated
-    await sql`update orders set stock_committed_at = coalesce(stock_committed_at, now()) where id = ${order.id}`.execute(
-      tx,
-    );
-    return;
-  }
+/** The statements that mark the order committed, with its timeline entry and event (the stock has moved already). */
+export function committedStatements(
+  order: Pick<OrderRow, "id" | "number" | "status">,
+  units: number,
+  actor: string,
+  why: string,
+): RawBuilder<unknown>[] {
+  const mark = sql`update orders set stock_committed_at = coalesce(stock_committed_at, now()) where id = ${order.id}`;
+  // nothing held yet (backordered or digital): later fills go straight to allocated
+  if (units === 0) return [mark];
   const payload = JSON.stringify({ id: order.id, number: order.number, units, reason: why });
-  await sql`
-    with committed as (
-      update orders set stock_committed_at = coalesce(stock_committed_at, now()) where id = ${order.id}
-    ), entry as (
-      insert into order_timeline (order_id, from_status, to_status, action, actor, reason)
-      values (${order.id}, ${order.status}, ${order.status}, 'allocate', ${actor}, ${why})
-    )
-    insert into outbox_events (type, payload) values ('order.allocated', ${payload}::jsonb)`.execute(tx);
+  return [
+    mark,
+    sql`insert into order_timeline (order_id, from_status, to_status, action, actor, reason)
+        values (${order.id}, ${order.status}, ${order.status}, 'allocate', ${actor}, ${why})`,
+    sql`insert into outbox_events (type, payload) values ('order.allocated', ${payload}::jsonb)`,
+  ];
+}
+
+/** Marks the order committed, with its timeline entry and event, in one statement. */
+export async function announceCommitted(tx: Tx, order: OrderRow, units: number, actor: string, why: string) {
+  await runAsOne(tx, committedStatements(order, units, actor, why));
 }
 
 /** received → approved; at approval the stock is committed when the setting says so. */

@@ -1,4 +1,4 @@
-import { sql } from "kysely";
+import { type RawBuilder, sql } from "kysely";
 import type { DecisionReason } from "../db/schema.js";
 import type { Tx } from "../db/tx.js";
 import { InsufficientStock } from "../http/errors.js";
@@ -9,7 +9,7 @@ import { consumeReservation } from "../inventory/reservations.js";
 import { levelKey } from "../inventory/stock.js";
 import { type LineNeed, partsOf, unitsAt } from "./allocation/chain.js";
 import { allocate } from "./allocation/rules.js";
-import { type LineHold, lockFree, stockedVariantIds, takeStock } from "./stock.js";
+import { type HoldRow, type LineHold, lockFree, stockedVariantIds, takeStock } from "./stock.js";
 
 /** The stock side of placement: the checkout reservation, the allocation decision, the holds. */
 
@@ -20,11 +20,22 @@ export interface PlacedLine {
   quantity: number;
 }
 
+/** What placement held: the counter rows, and per line number its backordered units and decision. */
+export interface HeldStock {
+  units: number;
+  backordered: number;
+  rows: HoldRow[];
+  lines: Map<number, { backordered: number; decision: DecisionReason[] }>;
+}
+
 /**
  * Holds the order's stock: the checkout reservation's units first (the rest
  * of the reservation is released), then what the allocation chain decides on
- * free stock read under row locks. Backordered units are counted on the
- * lines; units that can neither be held nor wait refuse the whole order.
+ * free stock read under row locks (`free`, when the caller locked the rows
+ * already). Backordered units are counted on the lines; units that can
+ * neither be held nor wait refuse the whole order. The holds, the counters,
+ * the lines' decisions and whatever `also` returns for the units held are one
+ * statement.
  */
 export async function holdOrderStock(
   tx: Tx,
@@ -37,15 +48,20 @@ export async function holdOrderStock(
     allowSplit: boolean;
     commit: boolean;
     locations: LocationRef[];
+    free?: FreeStock;
+    also?: (units: number) => RawBuilder<unknown>[];
   },
-): Promise<{ units: number; backordered: number }> {
+): Promise<HeldStock> {
   const stocked = lines.filter((l) => l.item.kind !== "digital");
   const reserved = o.reservationId ? await consumeReservation(tx, o.reservationId, o.actor) : [];
   const locations = o.locations;
-  const free = await lockFree(tx, [
-    ...stockedVariantIds(stocked.map((l) => l.item)),
-    ...reserved.map((h) => h.variantId),
-  ]);
+  const free =
+    o.free && reserved.length === 0
+      ? new Map(o.free)
+      : await lockFree(tx, [
+          ...stockedVariantIds(stocked.map((l) => l.item)),
+          ...reserved.map((h) => h.variantId),
+        ]);
   const fromReservation = matchReservation(stocked, reserved, locations, o.reservationId ?? 0);
   const excess = fromReservation.excess;
   if (excess.length) {
@@ -73,7 +89,25 @@ export async function holdOrderStock(
 
   const byLineNo = new Map(lines.map((l) => [l.lineNo, l]));
   const locById = new Map(locations.map((l) => [l.id, l]));
-  const units = await takeStock(
+  const decided = new Map(
+    lines.map((l) => [
+      l.lineNo,
+      {
+        backordered: decision.backordered.get(l.lineNo) ?? 0,
+        decision:
+          l.item.kind === "digital"
+            ? [{ rule: "digital", detail: "not stock-tracked" }]
+            : (decision.lineReasons.get(l.lineNo) ?? []),
+      },
+    ]),
+  );
+  const linesUpdate = sql`
+    update order_lines l set backordered = u.backordered, decision = u.decision
+    from unnest(${lines.map((l) => l.lineId)}::bigint[], ${lines.map((l) => decided.get(l.lineNo)!.backordered)}::int[],
+                ${lines.map((l) => JSON.stringify(decided.get(l.lineNo)!.decision))}::jsonb[])
+      as u(id, backordered, decision)
+    where l.id = u.id`;
+  const held = await takeStock(
     tx,
     orderId,
     decision.placements.map((p) => ({
@@ -84,17 +118,14 @@ export async function holdOrderStock(
       reasons: p.reasons,
     })),
     fromReservation.holds,
-    { actor: o.actor, commit: o.commit },
+    { actor: o.actor, commit: o.commit, also: (units) => [linesUpdate, ...(o.also?.(units) ?? [])] },
   );
-
-  const lineReason = (lineNo: number): DecisionReason[] => decision.lineReasons.get(lineNo) ?? [];
-  await sql`
-    update order_lines l set backordered = u.backordered, decision = u.decision
-    from unnest(${lines.map((l) => l.lineId)}::bigint[], ${lines.map((l) => decision.backordered.get(l.lineNo) ?? 0)}::int[],
-                ${lines.map((l) => JSON.stringify(l.item.kind === "digital" ? [{ rule: "digital", detail: "not stock-tracked" }] : lineReason(l.lineNo)))}::jsonb[])
-      as u(id, backordered, decision)
-    where l.id = u.id`.execute(tx);
-  return { units, backordered: [...decision.backordered.values()].reduce((a, b) => a + b, 0) };
+  return {
+    units: held.units,
+    backordered: [...decision.backordered.values()].reduce((a, b) => a + b, 0),
+    rows: held.rows,
+    lines: decided,
+  };
 }
 
 function shortfalls(

@@ -1,26 +1,37 @@
 import type { Tx } from "../db/tx.js";
-import { emit } from "../events/outbox.js";
 import { ValidationFailed } from "../http/errors.js";
-import { allLocations, resolveSkus } from "../inventory/refs.js";
-import { allowsSplit, requireChannel } from "./channels.js";
-import { ordersFromEmailLastHour, placementChecks } from "./checks.js";
-import { readOrder, settle, step } from "./core.js";
-import { announceCommitted, holdLocked, notePayment } from "./lifecycle.js";
+import { allowsSplit } from "./channels.js";
+import { ordersFromEmailLastHour } from "./checks.js";
+import { settle } from "./core.js";
+import { committedStatements } from "./lifecycle.js";
 import { paymentSecured } from "./payments.js";
+import { checkReservation, readPlacementContext } from "./placement-context.js";
+import { planStart, writeStart } from "./placement-start.js";
 import { holdOrderStock, type PlacedLine } from "./placement-stock.js";
+import { placedView } from "./placement-view.js";
 import type { PlaceOrderBody } from "./schema.js";
-import { type OrderSettings, readOrderSettings } from "./settings.js";
-import { record } from "./transitions.js";
+import type { OrderSettings } from "./settings.js";
+import { stockedVariantIds } from "./stock.js";
+import type { TimelineEntry } from "./transitions.js";
+import type { OrderView } from "./view.js";
 
 /**
  * Placing an order: one transaction that records it, holds its stock (or
  * backorders what may wait), runs the placement checks and approves it when
  * clean. The same (channel, external_id) twice returns the first order.
+ *
+ * Round trips are what placement costs (DESIGN.md, "Speed"), so it reads
+ * once (placement-context), writes the order with its first steps and locks
+ * the stock rows in one statement (placement-start), holds the stock with
+ * every record of it in one more (placement-stock), and builds the response
+ * from what it wrote (placement-view): BEGIN, three statements, COMMIT.
  */
 
 export interface PlaceResult {
   created: boolean;
   orderId: number;
+  /** The order as GET /v1/orders/{id} shows it, when placement could build it from what it wrote. */
+  view?: OrderView;
 }
 
 export function checkTotals(b: PlaceOrderBody) {
@@ -57,56 +68,37 @@ export async function placeOrder(
   opts: { actor: string; settings?: OrderSettings },
 ): Promise<PlaceResult> {
   const { actor } = opts;
-  const settings = opts.settings ?? (await readOrderSettings(tx));
-  const channel = await requireChannel(tx, input.channel ?? "manual");
-  const items = await resolveSkus(
-    tx,
-    input.lines.map((l, i) => ({ sku: l.sku, path: `body.lines.${i}.sku` })),
-  );
-  const offSale = input.lines.flatMap((l, i) => {
-    const status = items.get(l.sku)!.status;
-    return status === "active"
-      ? []
-      : [{ path: `body.lines.${i}.sku`, message: `${l.sku} is not on sale (product ${status})` }];
-  });
-  if (offSale.length) throw new ValidationFailed(offSale);
+  const ctx = await readPlacementContext(tx, input, opts.settings);
+  const { settings, channel } = ctx;
   const totals = checkTotals(input);
   const placedAt = input.placed_at ? new Date(input.placed_at) : new Date();
   if (placedAt.getTime() > Date.now() + 5 * 60_000) {
     throw new ValidationFailed([{ path: "body.placed_at", message: "lies in the future" }]);
   }
-  if (input.reservation_id !== undefined) await checkReservation(tx, input.reservation_id);
+  if (input.reservation_id !== undefined) checkReservation(input.reservation_id, ctx.reservation);
   const slaHours = channel.config.sla_hours ?? settings.default_sla_hours;
+  const slaDueAt = new Date(placedAt.getTime() + slaHours * 3_600_000);
+  const ordersLastHour =
+    settings.fraud.max_orders_per_email_per_hour === null
+      ? 0
+      : // this order is not written yet: count it too
+        (await ordersFromEmailLastHour(tx, input.customer.email, placedAt)) + 1;
+  const plan = planStart(input, ctx, totals, { actor, ordersLastHour });
 
-  // The unique (channel, external_id) decides: a concurrent duplicate waits here for the first to commit.
-  const inserted = await tx
-    .insertInto("orders")
-    .values({
-      channel_id: channel.id,
-      external_id: input.external_id ?? null,
-      status: "received",
-      held_from: null,
-      hold_reasons: "[]",
-      currency: input.currency,
-      customer_email: input.customer.email,
-      customer_name: input.customer.name ?? null,
-      customer_phone: input.customer.phone ?? null,
-      shipping_address: JSON.stringify(input.shipping_address),
-      billing_address: input.billing_address ? JSON.stringify(input.billing_address) : null,
-      subtotal: totals.subtotal,
-      discount_total: totals.discount,
-      shipping_total: totals.shipping,
-      tax_total: totals.tax,
-      total: totals.total,
-      placed_at: placedAt,
-      sla_due_at: new Date(placedAt.getTime() + slaHours * 3_600_000),
-      note: input.note ?? null,
-      actor,
-    })
-    .onConflict((oc) => oc.columns(["channel_id", "external_id"]).doNothing())
-    .returning(["id", "number"])
-    .executeTakeFirst();
-  if (!inserted) {
+  const items = input.lines.map((l) => ctx.items.get(l.sku)!);
+  const started = await writeStart(tx, {
+    input,
+    channelId: channel.id,
+    items: ctx.items,
+    totals,
+    placedAt,
+    slaDueAt,
+    actor,
+    plan,
+    // with a checkout reservation the rows are locked once it is consumed
+    lockVariantIds: input.reservation_id ? [] : stockedVariantIds(items),
+  });
+  if (!started) {
     const existing = await tx
       .selectFrom("orders")
       .select("id")
@@ -115,123 +107,59 @@ export async function placeOrder(
       .executeTakeFirstOrThrow();
     return { created: false, orderId: existing.id };
   }
-  const orderId = inserted.id;
-
-  const lineRows = await tx
-    .insertInto("order_lines")
-    .values(
-      input.lines.map((l, i) => {
-        const item = items.get(l.sku)!;
-        return {
-          order_id: orderId,
-          line_no: i + 1,
-          variant_id: item.id,
-          sku: item.sku,
-          kind: item.kind,
-          title: l.title ?? null,
-          quantity: l.quantity,
-          unit_price: l.unit_price,
-          decision: "[]",
-        };
-      }),
-    )
-    .returning(["id", "line_no"])
-    .execute();
+  const { orderId } = started;
   const lines: PlacedLine[] = input.lines.map((l, i) => ({
-    lineId: lineRows.find((r) => r.line_no === i + 1)!.id,
+    lineId: started.lineIds.get(i + 1)!,
     lineNo: i + 1,
-    item: items.get(l.sku)!,
+    item: items[i],
     quantity: l.quantity,
   }));
 
-  // What does not touch stock happens first, so the stock rows stay locked only for the holds.
-  await record(tx, orderId, {
-    from: null,
-    to: "received",
-    action: "place",
-    actor,
-    reason: `placed via ${channel.code}`,
-  });
-  await emit(tx, [
-    {
-      type: "order.placed",
-      payload: {
-        id: orderId,
-        number: inserted.number,
-        channel: channel.code,
-        external_id: input.external_id ?? null,
-        currency: input.currency,
-        total: totals.total,
-        lines: input.lines.map((l) => ({ sku: l.sku, quantity: l.quantity, unit_price: l.unit_price })),
-      },
-    },
-  ]);
-  let order = await readOrder(tx, orderId);
-  const pay = input.payment;
-  if (pay && pay.status !== "pending") {
-    const req = { status: pay.status, amount: pay.amount, reference: pay.reference };
-    await notePayment(tx, order, req, actor, "body.payment");
-    order = await readOrder(tx, orderId);
-  }
-  const secured = paymentSecured(order.payment_status);
-  const causes = placementChecks(
-    {
-      total: totals.total,
-      currency: input.currency,
-      email: input.customer.email,
-      shipping: input.shipping_address,
-      billing: input.billing_address,
-      paymentSecured: secured,
-      ordersLastHour:
-        settings.fraud.max_orders_per_email_per_hour === null
-          ? 0
-          : await ordersFromEmailLastHour(tx, input.customer.email, placedAt),
-    },
-    settings,
-  );
-  if (causes.length) order = await holdLocked(tx, order, causes, settings, actor);
-  else if (settings.auto_approve) {
-    order = await step(tx, order, "approve", settings, {
-      actor,
-      reason: "auto-approved: every check passed",
-    });
-  }
+  const secured = paymentSecured(plan.paymentStatus);
   const commit =
     settings.allocate_at === "approval"
-      ? order.status === "approved"
+      ? plan.status === "approved"
       : secured && settings.allocate_at === "payment";
-
-  const locations = await allLocations(tx);
+  const why =
+    settings.allocate_at === "approval"
+      ? "approved (allocate_at: approval)"
+      : "payment secured (allocate_at: payment)";
+  const order = { id: orderId, number: started.number, status: plan.status };
+  let committed: TimelineEntry | null = null;
   const held = await holdOrderStock(tx, orderId, lines, {
     actor,
     reservationId: input.reservation_id,
     country: input.shipping_address.country,
     allowSplit: allowsSplit(channel),
     commit,
-    locations,
+    locations: ctx.locations,
+    free: started.free,
+    also: (units) => {
+      if (!commit) return [];
+      if (units > 0)
+        committed = { from: order.status, to: order.status, action: "allocate", actor, reason: why };
+      return committedStatements(order, units, actor, why);
+    },
   });
-  if (commit) {
-    const why =
-      settings.allocate_at === "approval"
-        ? "approved (allocate_at: approval)"
-        : "payment secured (allocate_at: payment)";
-    await announceCommitted(tx, order, held.units, actor, why);
-  }
   // an approved order may have to wait for stock, or have nothing to ship
-  const stocked = lines.some((l) => l.item.kind !== "digital");
-  if (order.status === "approved" && (held.backordered > 0 || !stocked))
+  const stocked = items.some((i) => i.kind !== "digital");
+  if (plan.status === "approved" && (held.backordered > 0 || !stocked)) {
     await settle(tx, orderId, settings, actor);
-  return { created: true, orderId };
-}
-
-async function checkReservation(tx: Tx, id: number): Promise<void> {
-  const r = await tx.selectFrom("reservations").select("status").where("id", "=", id).executeTakeFirst();
-  if (r?.status !== "active") {
-    throw new ValidationFailed([
-      {
-        path: "body.reservation_id",
-        message: r ? `reservation ${id} is ${r.status}` : `no reservation ${id}`,
-      },
-    ]);
+    return { created: true, orderId };
   }
+  const view = placedView({
+    input,
+    ctx,
+    totals,
+    placedAt,
+    slaDueAt,
+    plan,
+    started,
+    held,
+    committed,
+    stockCommitted: commit,
+    bucket: commit ? "allocated" : "reserved",
+    actor,
+  });
+  return { created: true, orderId, ...(view ? { view } : {}) };
 }

@@ -35,7 +35,8 @@ export async function orderRoutes(app: App, deps: AppDeps) {
     (req, reply) =>
       write(db, req, reply, async (tx) => {
         const placed = await placeOrder(tx, req.body, { actor: actorOf(req) });
-        return { status: placed.created ? 201 : 200, body: await getOrderView(tx, placed.orderId) };
+        const body = placed.view ?? (await getOrderView(tx, placed.orderId));
+        return { status: placed.created ? 201 : 200, body };
       }),
   );
 

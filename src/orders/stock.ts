@@ -1,4 +1,4 @@
-import { sql } from "kysely";
+import { type RawBuilder, sql } from "kysely";
 import type { DecisionReason } from "../db/schema.js";
 import type { Tx } from "../db/tx.js";
 import { InsufficientStock } from "../http/errors.js";
@@ -77,16 +77,18 @@ export async function holdLines(
  * (lockFree): units into `reserved` and, with `commit`, on into `allocated`
  * in the same statement, the ledger still showing the reservation and the
  * allocation. A checkout reservation's units (`handedOver`, already reserved)
- * are committed with them. A refusal is InsufficientStock: the caller's
- * transaction rolls back, so nothing stays held. Returns the stocked units.
+ * are committed with them. The allocation counters and whatever `also`
+ * returns for the units held go into that statement too. A refusal is
+ * InsufficientStock: the caller's transaction rolls back, so nothing stays
+ * held. Returns the stocked units and the counter rows written.
  */
 export async function takeStock(
   tx: Tx,
   orderId: number,
   holds: LineHold[],
   handedOver: LineHold[],
-  opts: { actor: string; commit: boolean },
-): Promise<number> {
+  opts: { actor: string; commit: boolean; also?: (units: number) => RawBuilder<unknown>[] },
+): Promise<{ units: number; rows: HoldRow[] }> {
   const reference = orderRef(orderId);
   const parts = (h: LineHold) =>
     h.item.kind === "digital"
@@ -114,17 +116,55 @@ export async function takeStock(
       });
     }
   }
-  if (changes.length) {
-    const result = await changeStock(tx, changes, { actor: opts.actor, guardFree: true });
-    if (result.refused.length) {
-      throw new InsufficientStock(
-        holds.map((h) => ({ sku: h.item.sku, requested: h.units, available: 0, location: h.location.code })),
-      );
-    }
-  }
   const all = [...holds, ...handedOver];
-  await recordHolds(tx, orderId, all, opts.commit ? "allocated" : "reserved");
-  return all.flatMap(parts).reduce((s, x) => s + x.q, 0);
+  const units = all.flatMap(parts).reduce((s, x) => s + x.q, 0);
+  const rows = holdRows(all);
+  const also = [
+    ...(rows.length ? [recordHoldsSql(orderId, rows, opts.commit ? "allocated" : "reserved")] : []),
+    ...(opts.also?.(units) ?? []),
+  ];
+  const result = await changeStock(tx, changes, { actor: opts.actor, guardFree: true, also });
+  if (result.refused.length) {
+    throw new InsufficientStock(
+      holds.map((h) => ({ sku: h.item.sku, requested: h.units, available: 0, location: h.location.code })),
+    );
+  }
+  return { units, rows };
+}
+
+/** One allocation counter row: a line's units of one stocked variant at one location. */
+export interface HoldRow {
+  lineId: number;
+  variantId: number;
+  sku: string;
+  location: LocationRef;
+  perUnit: number;
+  countsUnits: boolean;
+  quantity: number;
+  reasons: DecisionReason[];
+}
+
+/** Holds as counter rows: one per (line, variant, location), as an upsert may not touch a row twice. */
+export function holdRows(holds: LineHold[]): HoldRow[] {
+  const merged = new Map<string, LineHold>();
+  for (const h of holds) {
+    const key = `${h.lineId}:${h.location.id}`;
+    const m = merged.get(key);
+    if (m) merged.set(key, { ...m, units: m.units + h.units, reasons: [...m.reasons, ...h.reasons] });
+    else merged.set(key, h);
+  }
+  return [...merged.values()].flatMap((h) =>
+    partsOf(h.item).map((p, i) => ({
+      lineId: h.lineId,
+      variantId: p.variantId,
+      sku: p.sku,
+      location: h.location,
+      perUnit: p.quantity,
+      countsUnits: i === 0,
+      quantity: h.units * p.quantity,
+      reasons: h.reasons,
+    })),
+  );
 }
 
 /** Adds held units to the allocation counters (creating rows as needed). */
@@ -134,41 +174,26 @@ export async function recordHolds(
   holds: LineHold[],
   bucket: "reserved" | "allocated",
 ): Promise<void> {
-  // one row per (line, variant, location): an upsert may not touch a row twice
-  const merged = new Map<string, LineHold>();
-  for (const h of holds) {
-    const key = `${h.lineId}:${h.location.id}`;
-    const m = merged.get(key);
-    if (m) merged.set(key, { ...m, units: m.units + h.units, reasons: [...m.reasons, ...h.reasons] });
-    else merged.set(key, h);
-  }
-  const rows = [...merged.values()].flatMap((h) =>
-    partsOf(h.item).map((p, i) => ({
-      lineId: h.lineId,
-      variantId: p.variantId,
-      locationId: h.location.id,
-      perUnit: p.quantity,
-      countsUnits: i === 0,
-      quantity: h.units * p.quantity,
-      reasons: JSON.stringify(h.reasons),
-    })),
-  );
-  if (rows.length === 0) return;
-  const col = <K extends keyof (typeof rows)[number]>(k: K) => rows.map((r) => r[k]);
+  const rows = holdRows(holds);
+  if (rows.length) await recordHoldsSql(orderId, rows, bucket).execute(tx);
+}
+
+function recordHoldsSql(orderId: number, rows: HoldRow[], bucket: "reserved" | "allocated") {
+  const col = <K extends keyof HoldRow>(k: K) => rows.map((r) => r[k]);
   const qty = col("quantity");
   const zero = rows.map(() => 0);
-  await sql`
+  return sql`
     insert into order_allocations (order_id, line_id, variant_id, location_id, per_unit, counts_units,
                                    reserved, allocated, reasons)
     select ${orderId}, * from unnest(${col("lineId")}::bigint[], ${col("variantId")}::bigint[],
-      ${col("locationId")}::bigint[], ${col("perUnit")}::int[], ${col("countsUnits")}::boolean[],
+      ${rows.map((r) => r.location.id)}::bigint[], ${col("perUnit")}::int[], ${col("countsUnits")}::boolean[],
       ${bucket === "reserved" ? qty : zero}::int[], ${bucket === "allocated" ? qty : zero}::int[],
-      ${col("reasons")}::jsonb[])
+      ${rows.map((r) => JSON.stringify(r.reasons))}::jsonb[])
     on conflict (line_id, variant_id, location_id) do update set
       reserved = order_allocations.reserved + excluded.reserved,
       allocated = order_allocations.allocated + excluded.allocated,
       reasons = order_allocations.reasons || excluded.reasons,
-      updated_at = now()`.execute(tx);
+      updated_at = now()`;
 }
 
 interface AllocationRow {

@@ -1,6 +1,6 @@
 import { expect } from "vitest";
 import type { TestContext } from "../../test/helpers.js";
-import { expectLedgerConsistent, ok } from "../../test/shop.js";
+import { api, expectLedgerConsistent, ok } from "../../test/shop.js";
 import { auditOrderHolds } from "./audit.js";
 
 /** Helpers for the orders tests. */
@@ -27,8 +27,18 @@ export function orderBody(
   };
 }
 
+/**
+ * Places an order; a placement's response must be byte for byte what reading
+ * the order back gives (placement builds it from what it wrote).
+ */
 export async function place(t: TestContext, body: unknown, status = 201) {
-  return ok(t, "POST", "/v1/orders", body, status);
+  const res = await api(t, "POST", "/v1/orders", body);
+  if (res.statusCode !== status) throw new Error(`POST /v1/orders -> ${res.statusCode} ${res.body}`);
+  if (status < 300) {
+    const read = await api(t, "GET", `/v1/orders/${res.json().id}`);
+    expect(res.body).toBe(read.body);
+  }
+  return res.json();
 }
 
 export async function order(t: TestContext, id: number | string) {

@@ -188,6 +188,48 @@ export interface OrderRef {
   number: string;
 }
 
+/** A transition decided but not yet written: the status change, its timeline entry and its event. */
+export interface PlannedTransition {
+  from: OrderStatus;
+  to: OrderStatus;
+  heldFrom: OrderStatus | null;
+  entry: TimelineEntry;
+  event: { type: string; payload: Record<string, unknown> };
+}
+
+export interface TimelineEntry {
+  from: string | null;
+  to: string;
+  action: string;
+  actor: string;
+  reason: string | null;
+}
+
+/** What an action does from these facts (InvalidTransition when refused), without writing anything. */
+export function planTransition(
+  order: OrderRef,
+  action: OrderAction,
+  facts: OrderFacts,
+  opts: { actor: string; reason?: string | null },
+): PlannedTransition {
+  const rule = check(action, facts);
+  if (rule instanceof InvalidTransition) throw rule;
+  const from = facts.status;
+  const to = rule.to === "previous" ? (facts.heldFrom ?? "received") : rule.to;
+  const heldFrom = to === "on_hold" ? (from === "on_hold" ? facts.heldFrom : from) : null;
+  const reason = opts.reason ?? null;
+  return {
+    from,
+    to,
+    heldFrom,
+    entry: { from, to, action, actor: opts.actor, reason },
+    event: {
+      type: rule.event,
+      payload: { id: order.id, number: order.number, from, to, actor: opts.actor, reason },
+    },
+  };
+}
+
 /**
  * Moves the order along one rule: a conditional update (the status must still
  * be the one the facts were read with), a timeline entry and an outbox event,
@@ -200,39 +242,19 @@ export async function transition(
   facts: OrderFacts,
   opts: { actor: string; reason?: string | null },
 ): Promise<OrderStatus> {
-  const rule = check(action, facts);
-  if (rule instanceof InvalidTransition) throw rule;
-  const from = facts.status;
-  const to = rule.to === "previous" ? (facts.heldFrom ?? "received") : rule.to;
-  const heldFrom = to === "on_hold" ? (from === "on_hold" ? facts.heldFrom : from) : null;
+  const { from, to, heldFrom, entry, event } = planTransition(order, action, facts, opts);
   const updated = await sql<{ id: number }>`
     update orders set status = ${to}, held_from = ${heldFrom}, updated_at = now(),
       hold_reasons = case when ${to} = 'on_hold' then hold_reasons else '[]'::jsonb end
     where id = ${order.id} and status = ${from} returning id`.execute(tx);
   if (updated.rows.length === 0) throw new Error(`order ${order.id} changed status under its row lock`);
-  await record(tx, order.id, { from, to, action, actor: opts.actor, reason: opts.reason ?? null });
-  await emit(tx, [
-    {
-      type: rule.event,
-      payload: {
-        id: order.id,
-        number: order.number,
-        from,
-        to,
-        actor: opts.actor,
-        reason: opts.reason ?? null,
-      },
-    },
-  ]);
+  await record(tx, order.id, entry);
+  await emit(tx, [event]);
   return to;
 }
 
 /** A timeline entry; also used for things that happen without a status change (a payment, a fill). */
-export async function record(
-  tx: Tx,
-  orderId: number,
-  e: { from: string | null; to: string; action: string; actor: string; reason: string | null },
-): Promise<void> {
+export async function record(tx: Tx, orderId: number, e: TimelineEntry): Promise<void> {
   await tx
     .insertInto("order_timeline")
     .values({
