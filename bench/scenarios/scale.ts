@@ -36,7 +36,7 @@ export async function generateHistory(
                case when g % 97 = 0 then 'cancelled' when g % 41 = 0 then 'shipped' else 'completed' end as status,
                now() - make_interval(days => 1 + (g % 365), secs => (g * 37) % 86400) as placed_at,
                1 + (g % 4) as line_count,
-               (select location_id from bench_pairs where n = 1 + ((g * 7919) % ${count})) as location_id
+               (select location_id from bench_pairs where n = 1 + ((g::bigint * 7919) % ${count})) as location_id
         from generate_series(${start}::int, ${end}::int) g`.execute(tx);
       await sql`create temp table h_lines on commit drop as
         select o.id as order_id, o.status, o.location_id, o.placed_at, o.fulfillment_id, k as line_no,
@@ -44,7 +44,7 @@ export async function generateHistory(
                nextval(pg_get_serial_sequence('order_allocations', 'id')) as allocation_id,
                p.variant_id, p.sku, p.price, 1 + ((o.g + k) % 3) as quantity
         from h_orders o cross join lateral generate_series(1, o.line_count) k
-        join bench_pairs p on p.n = 1 + ((o.g * 104729 + k * 7919) % ${count})`.execute(tx);
+        join bench_pairs p on p.n = 1 + ((o.g::bigint * 104729 + k * 7919) % ${count})`.execute(tx);
       await sql`insert into orders (id, channel_id, external_id, status, payment_status, fulfillment_status, currency,
           customer_email, customer_name, shipping_address, subtotal, total, stock_committed_at, placed_at, sla_due_at,
           actor, created_at, updated_at)
