@@ -3,7 +3,7 @@ import type { DB } from "../db/pool.js";
 import { resolveLocations } from "../inventory/refs.js";
 import { type SourcingOption, sourcingFor } from "../purchasing/suppliers.js";
 import { type DemandForecast, forecastDemand } from "./forecast.js";
-import { dailySales, utcToday } from "./history.js";
+import { dailySalesFromLedger as dailySales, utcToday } from "./history.js";
 import { inverseNormalCdf } from "./normal.js";
 import { type RuleSpec, roundToOrder, ruleNeed } from "./rounding.js";
 
