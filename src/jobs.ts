@@ -3,6 +3,8 @@ import { sql } from "kysely";
 import { readConfig } from "./config.js";
 import type { DB } from "./db/pool.js";
 import { expireReservations } from "./inventory/reservations.js";
+import { rollUpSales } from "./replenishment/rollup.js";
+import { refreshForecasts } from "./replenishment/stored-forecasts.js";
 
 export interface BackgroundJobs {
   stop(): Promise<void>;
@@ -28,6 +30,14 @@ const jobs: Job[] = [
     name: "expire reservations",
     everyMs: readConfig().sweepIntervalMs || 5000,
     run: (db) => expireReservations(db),
+  },
+  // sales history for replenishment: sale movements into sales_daily, a few seconds behind the ledger
+  { name: "roll up sales", everyMs: 5_000, run: rollUpSales },
+  // demand forecasts for replenishment: at most 10 s of model fitting every 30 s
+  {
+    name: "refresh demand forecasts",
+    everyMs: 30_000,
+    run: (db) => refreshForecasts(db, { budgetMs: 10_000 }),
   },
 ];
 
