@@ -1,29 +1,15 @@
 import { z } from "zod";
-import type { DB } from "../db/pool.js";
 import type { App, AppDeps } from "../http/app.js";
 import { write } from "../http/idempotency.js";
 import { PurchaseOrder } from "../purchasing/schema.js";
 import { deleteReorderRule, listReorderRules, saveReorderRule } from "./rules.js";
 import * as S from "./schema.js";
+import { replenishmentSettings } from "./settings.js";
 import { replenishmentSuggestions } from "./suggestions.js";
 import { draftOrdersFromSuggestions } from "./to-orders.js";
 
 const tags = ["replenishment"];
 const actorOf = (req: { principal?: { actor: string } }) => req.principal?.actor ?? "anonymous";
-
-/** Defaults a shop may change in the `settings` table under the key `replenishment`. */
-async function settings(db: DB): Promise<{ service_level: number; default_lead_time_days: number }> {
-  const row = await db
-    .selectFrom("settings")
-    .select("value")
-    .where("key", "=", "replenishment")
-    .executeTakeFirst();
-  const value = (row?.value ?? {}) as { service_level?: number; default_lead_time_days?: number };
-  return {
-    service_level: value.service_level ?? 0.95,
-    default_lead_time_days: value.default_lead_time_days ?? 14,
-  };
-}
 
 export async function replenishmentRoutes(app: App, { db }: AppDeps) {
   app.post(
@@ -76,22 +62,25 @@ export async function replenishmentRoutes(app: App, { db }: AppDeps) {
       schema: {
         tags,
         summary: "What to buy for a location, with the inputs behind each quantity",
+        description:
+          "Most urgent first: SKUs to order by `coverage` (lowest first), then SKUs whose forecast is still pending, then (with `all=true`) SKUs that need nothing. Forecasts come from the background job when they were made from the same sales history, else are made for the request (a limited number); each says which, and when it was made.",
         querystring: S.SuggestionsQuery,
-        response: { 200: z.object({ data: z.array(S.Suggestion) }) },
+        response: { 200: S.SuggestionPage },
       },
     },
     async (req) => {
-      const defaults = await settings(db);
-      return {
-        data: await replenishmentSuggestions(db, {
-          location: req.query.location,
-          sku: req.query.sku,
-          serviceLevel: req.query.service_level ?? defaults.service_level,
-          historyDays: req.query.history_days,
-          defaultLeadTimeDays: defaults.default_lead_time_days,
-          all: req.query.all,
-        }),
-      };
+      const defaults = await replenishmentSettings(db);
+      return replenishmentSuggestions(db, {
+        location: req.query.location,
+        sku: req.query.sku,
+        serviceLevel: req.query.service_level ?? defaults.service_level,
+        historyDays: req.query.history_days ?? defaults.history_days,
+        defaultLeadTimeDays: defaults.default_lead_time_days,
+        all: req.query.all,
+        limit: req.query.limit,
+        cursor: req.query.cursor,
+        liveForecastLimit: defaults.live_forecast_limit,
+      });
     },
   );
 

@@ -57,12 +57,20 @@ export const SuggestionsQuery = z.strictObject({
     .max(0.9999)
     .optional()
     .describe("probability of no stock-out over the lead time; default 0.95"),
-  history_days: z.coerce.number().int().min(14).max(730).default(91),
+  history_days: z.coerce
+    .number()
+    .int()
+    .min(14)
+    .max(730)
+    .optional()
+    .describe("days of sales history a forecast looks at; default the shop's setting (91)"),
   all: z
     .enum(["true", "false"])
     .default("false")
     .transform((v) => v === "true")
     .describe("also list SKUs that need nothing now"),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  cursor: z.string().max(400).optional(),
 });
 
 export const Suggestion = z.object({
@@ -70,12 +78,21 @@ export const Suggestion = z.object({
   location: z.string(),
   quantity: z.number().describe("suggested order quantity, rounded to MOQ and pack size"),
   method: z.enum(["min_max", "reorder_point", "forecast"]),
+  status: z
+    .enum(["ready", "forecast_pending"])
+    .describe("forecast_pending: no forecast from this sales history yet; quantity is 0 until there is one"),
   supplier: z.string().nullable(),
   supplier_name: z.string().nullable(),
   supplier_sku: z.string().nullable(),
   unit_cost: z.number().nullable(),
   currency: z.string().nullable(),
   lead_time_days: z.number(),
+  coverage: z
+    .number()
+    .nullable()
+    .describe(
+      "position as a share of the level aimed for (min/max: max; reorder point: the point; forecast: demand over the lead time + safety stock); the list is sorted by it",
+    ),
   inputs: z.object({
     on_hand: z.number(),
     available: z.number(),
@@ -100,12 +117,25 @@ export const Suggestion = z.object({
         service_level: z.number(),
         z: z.number(),
         safety_stock: z.number(),
+        source: z
+          .enum(["stored", "computed_now"])
+          .describe("stored: made ahead by the background job; computed_now: made for this request"),
+        history_through: z.string().describe("last day of sales the forecast saw (UTC)"),
+        computed_at: z.string(),
       })
       .nullable(),
   }),
   raw_quantity: z.number().describe("what the rule or forecast asks for before rounding"),
   rounding: z.object({ min_order_qty: z.number(), pack_size: z.number(), from: z.number(), to: z.number() }),
   explanation: z.string(),
+});
+
+export const SuggestionPage = z.object({
+  data: z.array(Suggestion),
+  next_cursor: z.string().nullable(),
+  forecasts: z
+    .object({ stored: z.number(), computed_now: z.number(), pending: z.number() })
+    .describe("over the whole list: forecasts read from the store, made for this request, still pending"),
 });
 
 export const DraftOrdersBody = z.strictObject({
