@@ -27,19 +27,28 @@ export async function commitStock(tx: Tx, order: OrderRow, actor: string, why: s
   await announceCommitted(tx, order, await commitOrderStock(tx, order.id, actor), actor, why);
 }
 
-/** The statements that mark the order committed, with its timeline entry and event (the stock has moved already). */
+/**
+ * The statements that mark the order committed, with its timeline entry and
+ * event (the stock has moved already). `marked`: stock_committed_at is set
+ * already (placement writes it with the order).
+ */
 export function committedStatements(
   order: Pick<OrderRow, "id" | "number" | "status">,
   units: number,
   actor: string,
   why: string,
+  marked = false,
 ): RawBuilder<unknown>[] {
-  const mark = sql`update orders set stock_committed_at = coalesce(stock_committed_at, now()) where id = ${order.id}`;
+  const mark = marked
+    ? []
+    : [
+        sql`update orders set stock_committed_at = coalesce(stock_committed_at, now()) where id = ${order.id}`,
+      ];
   // nothing held yet (backordered or digital): later fills go straight to allocated
-  if (units === 0) return [mark];
+  if (units === 0) return mark;
   const payload = JSON.stringify({ id: order.id, number: order.number, units, reason: why });
   return [
-    mark,
+    ...mark,
     sql`insert into order_timeline (order_id, from_status, to_status, action, actor, reason)
         values (${order.id}, ${order.status}, ${order.status}, 'allocate', ${actor}, ${why})`,
     sql`insert into outbox_events (type, payload) values ('order.allocated', ${payload}::jsonb)`,

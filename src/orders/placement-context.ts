@@ -42,6 +42,8 @@ export async function readPlacementContext(
 ): Promise<PlacementContext> {
   const code = input.channel ?? "manual";
   const skus = [...new Set(input.lines.map((l) => l.sku))];
+  // The SKUs and the reservation id are sub-selects so that the planner costs every execution like
+  // the generic plan: PostgreSQL then keeps the generic plan instead of planning each placement anew.
   const found = await sql<Row>`
     select (select value from settings where key = 'orders') as settings,
       (select json_build_object('id', id, 'code', code, 'config', config) from channels where code = ${code}) as channel,
@@ -51,11 +53,11 @@ export async function readPlacementContext(
             (select json_agg(json_build_object('variantId', c.id, 'sku', c.sku, 'quantity', bc.quantity) order by c.id)
              from bundle_components bc join variants c on c.id = bc.component_variant_id
              where bc.product_id = v.product_id), '[]') else '[]' end))
-        from variants v join products p on p.id = v.product_id where v.sku = any(${skus}::text[])), '[]') as items,
+        from variants v join products p on p.id = v.product_id where v.sku = any((select ${skus}::text[])::text[])), '[]') as items,
       coalesce((select json_agg(json_build_object('id', id, 'code', code, 'name', name, 'kind', kind,
           'priority', priority, 'country', country, 'active', active) order by priority, id)
         from locations), '[]') as locations,
-      (select status from reservations where id = ${input.reservation_id ?? null}::bigint) as reservation`.execute(
+      (select status from reservations where id = (select ${input.reservation_id ?? null}::bigint)) as reservation`.execute(
     tx,
   );
   const row = found.rows[0];

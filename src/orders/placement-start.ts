@@ -2,7 +2,6 @@ import { sql } from "kysely";
 import type { HoldReason, OrderStatus, PaymentKind, PaymentStatus } from "../db/schema.js";
 import type { Tx } from "../db/tx.js";
 import type { FreeStock } from "../inventory/plan.js";
-import type { StockItem } from "../inventory/refs.js";
 import { levelKey } from "../inventory/stock.js";
 import { allowsSplit } from "./channels.js";
 import { type HoldCause, placementChecks } from "./checks.js";
@@ -16,7 +15,9 @@ import { type OrderFacts, planTransition, type TimelineEntry } from "./transitio
  * written in one statement: placed, its payment recorded, held for the
  * checks that failed or approved, each step with its timeline entry and
  * event as if the steps had run one by one. The same statement locks the
- * stock rows the order will hold from, after the order row exists.
+ * stock rows the order will hold from, after the order row exists, and
+ * draws the ids of the order's lines, which are written with their
+ * allocation decision once it is made (placement-stock).
  */
 
 export interface Totals {
@@ -33,6 +34,9 @@ export interface StartPlan {
   holdReasons: HoldReason[];
   paymentStatus: PaymentStatus;
   payment: { kind: PaymentKind; amount: number; reference: string | null } | null;
+  /** Whether the stock is committed (allocated) at placement, and why. */
+  commit: boolean;
+  commitReason: string;
   entries: TimelineEntry[];
   /** Payloads without id and number, which the statement adds. */
   events: { type: string; payload: Record<string, unknown> }[];
@@ -122,13 +126,31 @@ export function planStart(
     const at = new Date().toISOString();
     holdReasons = causes.map((c) => ({ ...c, actor, at }));
   }
-  return { status, heldFrom, holdReasons, paymentStatus: payStatus, payment, entries, events };
+  const commit =
+    settings.allocate_at === "approval"
+      ? status === "approved"
+      : secured && settings.allocate_at === "payment";
+  const commitReason =
+    settings.allocate_at === "approval"
+      ? "approved (allocate_at: approval)"
+      : "payment secured (allocate_at: payment)";
+  return {
+    status,
+    heldFrom,
+    holdReasons,
+    paymentStatus: payStatus,
+    payment,
+    commit,
+    commitReason,
+    entries,
+    events,
+  };
 }
 
 export interface Started {
   orderId: number;
   number: string;
-  /** Line ids by line number. */
+  /** Line ids (drawn, not yet written) by line number. */
   lineIds: Map<number, number>;
   /** Free units of the locked rows. */
   free: FreeStock;
@@ -138,7 +160,7 @@ export interface Started {
 }
 
 /**
- * Writes the plan: the order, its lines, timeline, events and payment, then
+ * Writes the plan: the order, its timeline, events and payment, then
  * locks the balance rows of `lockVariantIds` in (variant, location) order —
  * only once the order row is in, so the lock order stays order → stock. Null
  * when (channel, external_id) exists: the unique index decides, and a
@@ -149,7 +171,6 @@ export async function writeStart(
   w: {
     input: PlaceOrderBody;
     channelId: number;
-    items: Map<string, StockItem>;
     totals: Totals;
     placedAt: Date;
     slaDueAt: Date;
@@ -159,35 +180,29 @@ export async function writeStart(
   },
 ): Promise<Started | null> {
   const { input, plan, totals, actor } = w;
-  const lines = input.lines.map((l, i) => ({ ...l, n: i + 1, item: w.items.get(l.sku)! }));
   const pay = plan.payment ? [plan.payment] : [];
+  // Counts that size the plan are sub-selects, so every execution is costed like the generic plan and
+  // PostgreSQL keeps that plan rather than planning each placement anew.
   const found = await sql<{
     id: number;
     number: string;
     now: Date;
     now_json: string;
-    lines: [number, number][];
+    line_ids: number[];
     free: [number, number, number][];
   }>`
     with ins as (
       insert into orders (channel_id, external_id, status, held_from, hold_reasons, payment_status, currency,
         customer_email, customer_name, customer_phone, shipping_address, billing_address, subtotal, discount_total,
-        shipping_total, tax_total, total, placed_at, sla_due_at, note, actor)
+        shipping_total, tax_total, total, placed_at, sla_due_at, stock_committed_at, note, actor)
       values (${w.channelId}, ${input.external_id ?? null}, ${plan.status}, ${plan.heldFrom},
         ${JSON.stringify(plan.holdReasons)}::jsonb, ${plan.paymentStatus}, ${input.currency}, ${input.customer.email},
         ${input.customer.name ?? null}, ${input.customer.phone ?? null}, ${JSON.stringify(input.shipping_address)}::jsonb,
         ${input.billing_address ? JSON.stringify(input.billing_address) : null}::jsonb, ${totals.subtotal},
         ${totals.discount}, ${totals.shipping}, ${totals.tax}, ${totals.total}, ${w.placedAt}::timestamptz,
-        ${w.slaDueAt}::timestamptz, ${input.note ?? null}, ${actor})
+        ${w.slaDueAt}::timestamptz, case when ${plan.commit}::boolean then now() end, ${input.note ?? null}, ${actor})
       on conflict (channel_id, external_id) do nothing
       returning id, number
-    ), lines as (
-      insert into order_lines (order_id, line_no, variant_id, sku, kind, title, quantity, unit_price)
-      select ins.id, u.* from ins, unnest(${lines.map((l) => l.n)}::int[], ${lines.map((l) => l.item.id)}::bigint[],
-        ${lines.map((l) => l.item.sku)}::text[], ${lines.map((l) => l.item.kind)}::text[],
-        ${lines.map((l) => l.title ?? null)}::text[], ${lines.map((l) => l.quantity)}::int[],
-        ${lines.map((l) => l.unit_price)}::bigint[]) as u
-      returning id, line_no
     ), entries as (
       insert into order_timeline (order_id, from_status, to_status, action, actor, reason)
       select ins.id, u.f, u.t, u.a, ${actor}, u.r
@@ -208,11 +223,13 @@ export async function writeStart(
         ${pay.map((p) => p.reference)}::text[]) as u(k, a, r)
     ), locked as (
       select variant_id, location_id, on_hand - reserved - allocated - safety_stock as free
-      from inventory_levels where variant_id = any(${[...new Set(w.lockVariantIds)]}::bigint[]) and exists (select from ins)
+      from inventory_levels
+      where variant_id = any((select ${[...new Set(w.lockVariantIds)]}::bigint[])::bigint[]) and exists (select from ins)
       order by variant_id, location_id for update
     )
     select ins.id, ins.number, now() as now, to_json(now()) as now_json,
-      (select json_agg(json_build_array(lines.id, lines.line_no)) from lines) as lines,
+      (select json_agg(nextval(pg_get_serial_sequence('order_lines', 'id')) order by g)
+       from generate_series(1, (select ${input.lines.length}::int)) g) as line_ids,
       (select coalesce(json_agg(json_build_array(k.variant_id, k.location_id, k.free)), '[]') from locked k) as free
     from ins`.execute(tx);
   const row = found.rows[0];
@@ -220,7 +237,7 @@ export async function writeStart(
   return {
     orderId: row.id,
     number: row.number,
-    lineIds: new Map(row.lines.map(([id, n]) => [n, id])),
+    lineIds: new Map(row.line_ids.map((id, i) => [i + 1, id])),
     free: new Map(row.free.map(([v, l, f]) => [levelKey(v, l), f])),
     now: row.now,
     nowJson: row.now_json,

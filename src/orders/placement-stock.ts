@@ -18,6 +18,8 @@ export interface PlacedLine {
   lineNo: number;
   item: StockItem;
   quantity: number;
+  title: string | null;
+  unitPrice: number;
 }
 
 /** What placement held: the counter rows, and per line number its backordered units and decision. */
@@ -34,8 +36,8 @@ export interface HeldStock {
  * free stock read under row locks (`free`, when the caller locked the rows
  * already). Backordered units are counted on the lines; units that can
  * neither be held nor wait refuse the whole order. The holds, the counters,
- * the lines' decisions and whatever `also` returns for the units held are one
- * statement.
+ * the order's lines (with the ids in `lines`) and their decisions, and
+ * whatever `also` returns for the units held are one statement.
  */
 export async function holdOrderStock(
   tx: Tx,
@@ -101,12 +103,20 @@ export async function holdOrderStock(
       },
     ]),
   );
-  const linesUpdate = sql`
-    update order_lines l set backordered = u.backordered, decision = u.decision
-    from unnest(${lines.map((l) => l.lineId)}::bigint[], ${lines.map((l) => decided.get(l.lineNo)!.backordered)}::int[],
-                ${lines.map((l) => JSON.stringify(decided.get(l.lineNo)!.decision))}::jsonb[])
-      as u(id, backordered, decision)
-    where l.id = u.id`;
+  // the lines themselves, with the decision, go in with the holds (their ids are drawn already)
+  const linesInsert = sql`
+    insert into order_lines (id, order_id, line_no, variant_id, sku, kind, title, quantity, unit_price, backordered, decision)
+    overriding system value
+    select u.id, ${orderId}::bigint, u.line_no, u.variant_id, u.sku, u.kind, u.title, u.quantity, u.unit_price,
+      u.backordered, u.decision
+    from unnest(${lines.map((l) => l.lineId)}::bigint[], ${lines.map((l) => l.lineNo)}::int[],
+      ${lines.map((l) => l.item.id)}::bigint[], ${lines.map((l) => l.item.sku)}::text[],
+      ${lines.map((l) => l.item.kind)}::text[], ${lines.map((l) => l.title)}::text[],
+      ${lines.map((l) => l.quantity)}::int[], ${lines.map((l) => l.unitPrice)}::bigint[],
+      ${lines.map((l) => decided.get(l.lineNo)!.backordered)}::int[],
+      ${lines.map((l) => JSON.stringify(decided.get(l.lineNo)!.decision))}::jsonb[])
+      as u(id, line_no, variant_id, sku, kind, title, quantity, unit_price, backordered, decision)
+    order by u.line_no`;
   const held = await takeStock(
     tx,
     orderId,
@@ -118,7 +128,7 @@ export async function holdOrderStock(
       reasons: p.reasons,
     })),
     fromReservation.holds,
-    { actor: o.actor, commit: o.commit, also: (units) => [linesUpdate, ...(o.also?.(units) ?? [])] },
+    { actor: o.actor, commit: o.commit, also: (units) => [linesInsert, ...(o.also?.(units) ?? [])] },
   );
   return {
     units: held.units,

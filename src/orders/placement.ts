@@ -4,7 +4,6 @@ import { allowsSplit } from "./channels.js";
 import { ordersFromEmailLastHour } from "./checks.js";
 import { settle } from "./core.js";
 import { committedStatements } from "./lifecycle.js";
-import { paymentSecured } from "./payments.js";
 import { checkReservation, readPlacementContext } from "./placement-context.js";
 import { planStart, writeStart } from "./placement-start.js";
 import { holdOrderStock, type PlacedLine } from "./placement-stock.js";
@@ -89,7 +88,6 @@ export async function placeOrder(
   const started = await writeStart(tx, {
     input,
     channelId: channel.id,
-    items: ctx.items,
     totals,
     placedAt,
     slaDueAt,
@@ -113,17 +111,11 @@ export async function placeOrder(
     lineNo: i + 1,
     item: items[i],
     quantity: l.quantity,
+    title: l.title ?? null,
+    unitPrice: l.unit_price,
   }));
 
-  const secured = paymentSecured(plan.paymentStatus);
-  const commit =
-    settings.allocate_at === "approval"
-      ? plan.status === "approved"
-      : secured && settings.allocate_at === "payment";
-  const why =
-    settings.allocate_at === "approval"
-      ? "approved (allocate_at: approval)"
-      : "payment secured (allocate_at: payment)";
+  const { commit, commitReason: why } = plan;
   const order = { id: orderId, number: started.number, status: plan.status };
   let committed: TimelineEntry | null = null;
   const held = await holdOrderStock(tx, orderId, lines, {
@@ -138,7 +130,8 @@ export async function placeOrder(
       if (!commit) return [];
       if (units > 0)
         committed = { from: order.status, to: order.status, action: "allocate", actor, reason: why };
-      return committedStatements(order, units, actor, why);
+      // stock_committed_at went in with the order
+      return committedStatements(order, units, actor, why, true);
     },
   });
   // an approved order may have to wait for stock, or have nothing to ship
