@@ -24,7 +24,8 @@ const settingsOf = async (tx: Tx, o: ActionOptions) => o.settings ?? readOrderSe
 /** Reserved → allocated, announced, when the order has not committed its stock yet. */
 export async function commitStock(tx: Tx, order: OrderRow, actor: string, why: string): Promise<void> {
   if (order.stock_committed_at) return;
-  await announceCommitted(tx, order, await commitOrderStock(tx, order.id, actor), actor, why);
+  const units = await commitOrderStock(tx, order.id, actor); // sets stock_committed_at too
+  await runAsOne(tx, committedStatements(order, units, actor, why, true));
 }
 
 /**
@@ -53,11 +54,6 @@ export function committedStatements(
         values (${order.id}, ${order.status}, ${order.status}, 'allocate', ${actor}, ${why})`,
     sql`insert into outbox_events (type, payload) values ('order.allocated', ${payload}::jsonb)`,
   ];
-}
-
-/** Marks the order committed, with its timeline entry and event, in one statement. */
-export async function announceCommitted(tx: Tx, order: OrderRow, units: number, actor: string, why: string) {
-  await runAsOne(tx, committedStatements(order, units, actor, why));
 }
 
 /** received → approved; at approval the stock is committed when the setting says so. */
