@@ -51,6 +51,8 @@ export interface ChangeOptions {
    * `refused` throws, and its transaction undoes them.
    */
   also?: RawBuilder<unknown>[];
+  /** Leave `rows` and `movements` empty: the caller needs only `refused` (spares building and parsing them). */
+  refusedOnly?: boolean;
 }
 
 export interface Movement {
@@ -202,13 +204,18 @@ export async function changeStock(
       select 'inventory.level_changed', inventory_level_event(up.variant_id, up.location_id, to_jsonb(up))
       from up order by up.variant_id, up.location_id
     )${alsoCtes(opts.also ?? [])}
-    select coalesce((select json_agg(up) from up), '[]') as rows,
-           coalesce((select json_agg(ledger order by ledger.id) from ledger), '[]') as movements`.execute(tx);
+    ${
+      opts.refusedOnly
+        ? sql`select coalesce((select json_agg(json_build_object('variant_id', up.variant_id, 'location_id', up.location_id))
+                 from up), '[]') as rows, '[]'::json as movements`
+        : sql`select coalesce((select json_agg(up) from up), '[]') as rows,
+                coalesce((select json_agg(ledger order by ledger.id) from ledger), '[]') as movements`
+    }`.execute(tx);
 
   const { rows, movements } = result.rows[0];
   const changed = new Set(rows.map((row) => levelKey(row.variant_id, row.location_id)));
   const refused = levels.map((l) => levelKey(l.variantId, l.locationId)).filter((k) => !changed.has(k));
-  return { rows, movements, refused };
+  return { rows: opts.refusedOnly ? [] : rows, movements, refused };
 }
 
 function zeroDeltas(): Record<Bucket, number> {

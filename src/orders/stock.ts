@@ -123,7 +123,12 @@ export async function takeStock(
     ...(rows.length ? [recordHoldsSql(orderId, rows, opts.commit ? "allocated" : "reserved")] : []),
     ...(opts.also?.(units) ?? []),
   ];
-  const result = await changeStock(tx, changes, { actor: opts.actor, guardFree: true, also });
+  const result = await changeStock(tx, changes, {
+    actor: opts.actor,
+    guardFree: true,
+    also,
+    refusedOnly: true,
+  });
   if (result.refused.length) {
     throw new InsufficientStock(
       holds.map((h) => ({ sku: h.item.sku, requested: h.units, available: 0, location: h.location.code })),
