@@ -1,7 +1,6 @@
 import { sql } from "kysely";
 import type { OrderStatus } from "../db/schema.js";
 import type { Tx } from "../db/tx.js";
-import { emit } from "../events/outbox.js";
 import { InvalidTransition } from "../http/errors.js";
 
 /**
@@ -243,13 +242,20 @@ export async function transition(
   opts: { actor: string; reason?: string | null },
 ): Promise<OrderStatus> {
   const { from, to, heldFrom, entry, event } = planTransition(order, action, facts, opts);
+  // the update, its timeline entry and its event in one round trip; nothing is written if the status moved
   const updated = await sql<{ id: number }>`
-    update orders set status = ${to}, held_from = ${heldFrom}, updated_at = now(),
-      hold_reasons = case when ${to} = 'on_hold' then hold_reasons else '[]'::jsonb end
-    where id = ${order.id} and status = ${from} returning id`.execute(tx);
+    with up as (
+      update orders set status = ${to}, held_from = ${heldFrom}, updated_at = now(),
+        hold_reasons = case when ${to} = 'on_hold' then hold_reasons else '[]'::jsonb end
+      where id = ${order.id} and status = ${from} returning id
+    ), entry as (
+      insert into order_timeline (order_id, from_status, to_status, action, actor, reason)
+      select up.id, ${entry.from}, ${entry.to}, ${entry.action}, ${entry.actor}, ${entry.reason} from up
+    ), event as (
+      insert into outbox_events (type, payload) select ${event.type}, ${JSON.stringify(event.payload)}::jsonb from up
+    )
+    select id from up`.execute(tx);
   if (updated.rows.length === 0) throw new Error(`order ${order.id} changed status under its row lock`);
-  await record(tx, order.id, entry);
-  await emit(tx, [event]);
   return to;
 }
 
