@@ -89,3 +89,22 @@ export async function level(t: TestContext, sku: string, loc: string) {
 export async function expectLedgerConsistent(t: TestContext) {
   expect(await auditLedger(t.db)).toEqual([]);
 }
+
+/**
+ * Reads /v1/events until `enough` holds. The feed only hands out events once
+ * every older transaction on the server has ended (so none is ever skipped);
+ * on a server shared with other work that can lag a commit by a moment.
+ */
+export async function eventsWhen<T = any>(
+  t: TestContext,
+  url: string,
+  enough: (data: T[]) => boolean,
+  timeoutMs = 20_000,
+): Promise<T[]> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const data = (await ok<{ data: T[] }>(t, "GET", url)).data;
+    if (enough(data) || Date.now() > until) return data;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

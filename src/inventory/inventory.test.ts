@@ -1,6 +1,15 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { listen, type TestContext, testApp } from "../../test/helpers.js";
-import { api, expectLedgerConsistent, level, location, ok, product, stock } from "../../test/shop.js";
+import {
+  api,
+  eventsWhen,
+  expectLedgerConsistent,
+  level,
+  location,
+  ok,
+  product,
+  stock,
+} from "../../test/shop.js";
 import { expireReservations } from "./reservations.js";
 
 let t: TestContext;
@@ -418,9 +427,14 @@ describe("storefront", () => {
     expect(bySku.HAT).toEqual({ sku: "HAT", status: "in_stock" });
     await stock(t, "CAP", "EAST", 0);
     await stock(t, "CAP", "EAST", 0, "quarantine");
-    await t.app.feed.poll();
-    const cap = await t.app.inject({ method: "GET", url: "/v1/storefront/availability?skus=CAP" });
-    expect(cap.json().data).toEqual([{ sku: "CAP", status: "backorder" }]);
+    const capNow = async () =>
+      (await t.app.inject({ method: "GET", url: "/v1/storefront/availability?skus=CAP" })).json().data;
+    const until = Date.now() + 20_000;
+    while ((await capNow())[0].status !== "backorder" && Date.now() < until) {
+      await t.app.feed.poll();
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(await capNow()).toEqual([{ sku: "CAP", status: "backorder" }]);
     expect((await t.app.inject({ method: "GET", url: "/v1/storefront/availability?skus=" })).statusCode).toBe(
       400,
     );
@@ -434,9 +448,11 @@ describe("events", () => {
     expect(feed.data[0].payload).toHaveProperty("available");
     const next = await ok(t, "GET", `/v1/events?after=${feed.data[0].id}&limit=1`);
     expect(next.data[0].id).toBeGreaterThan(feed.data[0].id);
-    const types = new Set(
-      (await ok(t, "GET", "/v1/events?limit=1000")).data.map((e: { type: string }) => e.type),
+    const wanted = ["reservation.created", "reservation.released", "transfer.created"];
+    const all = await eventsWhen<{ type: string }>(t, "/v1/events?limit=1000", (d) =>
+      wanted.every((w) => d.some((e) => e.type === w)),
     );
+    const types = new Set(all.map((e) => e.type));
     expect([...types]).toEqual(
       expect.arrayContaining(["reservation.created", "reservation.released", "transfer.created"]),
     );
@@ -457,9 +473,15 @@ describe("storefront cache and stream", () => {
       { sku: "VASE-SET", status: "in_stock" },
     ]);
     await stock(t, "VASE", "EAST", 1);
-    // the change is committed, but this process has not read it from the outbox yet: the cache may lag
-    await t.app.feed.poll();
-    expect(await get()).toEqual([
+    // the change is committed; once this process has read it from the outbox, the cache answers with it
+    const until = Date.now() + 20_000;
+    let now = await get();
+    while (now[1].status !== "out_of_stock" && Date.now() < until) {
+      await t.app.feed.poll();
+      await new Promise((r) => setTimeout(r, 50));
+      now = await get();
+    }
+    expect(now).toEqual([
       { sku: "VASE", status: "in_stock" },
       { sku: "VASE-SET", status: "out_of_stock" },
     ]);
