@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { sql } from "kysely";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type TestContext, testApp } from "../../test/helpers.js";
@@ -6,7 +7,7 @@ import { forecastDemand } from "./forecast.js";
 import { addDays, dailySalesFromLedger, utcToday } from "./history.js";
 import { inverseNormalCdf } from "./normal.js";
 import { roundToOrder } from "./rounding.js";
-import { refreshForecasts } from "./stored-forecasts.js";
+import { refreshForecasts, runningTotals } from "./stored-forecasts.js";
 import type { Suggestion } from "./suggestions.js";
 import { catchUpSales, recordSales } from "./testing.js";
 
@@ -277,6 +278,19 @@ describe("stored forecasts", () => {
     } finally {
       await sql`delete from settings where key = 'replenishment'`.execute(t.db);
     }
+  });
+});
+
+describe("running totals", () => {
+  it("equal the daily points added up over every lead time, to the last bit", () => {
+    fc.assert(
+      fc.property(fc.array(fc.double({ min: 0, max: 1000, noNaN: true }), { maxLength: 60 }), (points) => {
+        const totals = runningTotals(points);
+        for (let n = 1; n <= points.length; n++) {
+          expect(totals[n - 1]).toBe(points.slice(0, n).reduce((a, b) => a + b, 0));
+        }
+      }),
+    );
   });
 });
 

@@ -12,9 +12,10 @@ import { replenishmentSettings } from "./settings.js";
  *
  * A forecast made on day D (`as_of`) is fitted on the complete days of the
  * history window before D, exactly as a request on day D would fit it, and
- * stores its daily points far enough ahead for every lead time the SKU's
- * suppliers quote (a forecast's first n points do not depend on how far
- * ahead it was asked for). It is made again when:
+ * stores its daily points — and their running totals, so a request reads the
+ * demand over a lead time without adding — far enough ahead for every lead
+ * time the SKU's suppliers quote (a forecast's first n points do not depend
+ * on how far ahead it was asked for). It is made again when:
  * - a new day starts (the window moves on);
  * - sales for a day it looked at arrive afterwards (the rollup marks it stale);
  * - the history window setting changes, or a supplier quotes a longer lead time.
@@ -96,7 +97,7 @@ async function forecastBatch(db: DB, size: number): Promise<number> {
       left join demand_forecasts f on f.location_id = d.location_id and f.variant_id = d.variant_id
       where not exists (select 1 from reorder_rules r where r.variant_id = d.variant_id and r.location_id = d.location_id)
         and (f.variant_id is null or f.stale or f.as_of <> ${today}::date or f.history_days <> ${days}
-             or cardinality(f.points) < d.horizon)
+             or f.totals is null or cardinality(f.points) < d.horizon)
       order by (f.variant_id is null or f.stale) desc, d.location_id, d.variant_id
       limit ${size}`.execute(tx);
     if (due.rows.length === 0) return 0;
@@ -113,16 +114,34 @@ async function forecastBatch(db: DB, size: number): Promise<number> {
       await yieldToEventLoop();
     }
     await sql`
-      insert into demand_forecasts as f (location_id, variant_id, history_days, as_of, model, series_days, points, sigma,
-                                         stale, computed_at)
-      select l, v, ${days}, ${today}::date, m, n, p::float8[], s, false, now()
+      insert into demand_forecasts as f (location_id, variant_id, history_days, as_of, model, series_days, points, totals,
+                                         sigma, stale, computed_at)
+      select l, v, ${days}, ${today}::date, m, n, p::float8[], t::float8[], s, false, now()
       from unnest(${made.map((x) => x.p.location_id)}::bigint[], ${made.map((x) => x.p.variant_id)}::bigint[],
                   ${made.map((x) => x.f.model)}::text[], ${made.map((x) => x.f.historyDays)}::int[],
-                  ${made.map((x) => `{${x.f.points.join(",")}}`)}::text[], ${made.map((x) => x.f.sigma)}::float8[])
-           as x(l, v, m, n, p, s)
+                  ${made.map((x) => `{${x.f.points.join(",")}}`)}::text[],
+                  ${made.map((x) => `{${runningTotals(x.f.points).join(",")}}`)}::text[], ${made.map((x) => x.f.sigma)}::float8[])
+           as x(l, v, m, n, p, t, s)
       on conflict (location_id, variant_id) do update set history_days = excluded.history_days,
         as_of = excluded.as_of, model = excluded.model, series_days = excluded.series_days, points = excluded.points,
-        sigma = excluded.sigma, stale = false, computed_at = excluded.computed_at`.execute(tx);
+        totals = excluded.totals, sigma = excluded.sigma, stale = false, computed_at = excluded.computed_at`.execute(
+      tx,
+    );
     return made.length;
   });
+}
+
+/**
+ * The forecast summed over its first n days, for every n, added in order:
+ * element n - 1 is exactly what `points.slice(0, n).reduce((a, b) => a + b, 0)`
+ * gives, so a suggestion can read it instead of adding the points up.
+ */
+export function runningTotals(points: number[]): number[] {
+  const totals: number[] = [];
+  let total = 0;
+  for (const p of points) {
+    total += p;
+    totals.push(total);
+  }
+  return totals;
 }
