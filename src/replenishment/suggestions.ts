@@ -253,7 +253,7 @@ export async function replenishmentSuggestions(db: DB, opts: SuggestionOptions):
  * Everything a request needs, read in one snapshot in a few set-based
  * statements: which SKUs to look at (a rule here, or sales in the window),
  * where each is bought, then their stock, rule and stored forecast. A stored
- * forecast is taken only when it fits (`storedFits`); the history of up to
+ * forecast is taken only when it fits (`StoredFit`); the history of up to
  * `liveForecastLimit` others, least stock first, is read to fit them now.
  */
 async function readInputs(tx: Tx, horizon: string, opts: SuggestionOptions, z: number) {
