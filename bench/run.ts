@@ -236,6 +236,15 @@ async function scale() {
     });
     process.stderr.write("\n");
     const historyMs = performance.now() - t0;
+    // what the background jobs do after such a load, here to the end before timing the endpoints
+    const { rollUpSales } = await import("../src/replenishment/rollup.js");
+    const { refreshForecasts } = await import("../src/replenishment/stored-forecasts.js");
+    t0 = performance.now();
+    const rolledUp = await rollUpSales(big.db);
+    const rollupMs = performance.now() - t0;
+    t0 = performance.now();
+    const forecasts = await refreshForecasts(big.db, { budgetMs: Number.POSITIVE_INFINITY, batchSize: 200 });
+    const forecastMs = performance.now() - t0;
     const counts = await sql<Record<string, number>>`
       select (select count(*) from orders)::int as orders, (select count(*) from order_lines)::int as lines,
              (select count(*) from inventory_movements)::int as movements`.execute(big.db);
@@ -245,6 +254,14 @@ async function scale() {
         [
           { step: "catalogue and stock (keel seed --demo --skus 25000)", seconds: seedMs / 1000 },
           { step: `history: ${JSON.stringify(counts.rows[0])}`, seconds: historyMs / 1000 },
+          {
+            step: `sales rollup catching up: ${rolledUp.toLocaleString()} sale movements`,
+            seconds: rollupMs / 1000,
+          },
+          {
+            step: `demand forecasts: ${forecasts.toLocaleString()} SKU × location pairs (the job's daily work)`,
+            seconds: forecastMs / 1000,
+          },
         ],
       ),
     );
@@ -278,6 +295,9 @@ async function scale() {
         "/v1/returns?limit=50",
         "/v1/purchase-orders?limit=50",
         "/v1/replenishment/suggestions?location=WH-EAST",
+        "/v1/replenishment/suggestions?location=WH-EAST&all=true&limit=500",
+        `/v1/replenishment/suggestions?location=WH-EAST&sku=${encodeURIComponent(sku)}`,
+        "/v1/reports/abc-classes?location=WH-EAST",
         "/v1/reports/inventory-accuracy",
         "/v1/events?limit=100",
         `/v1/storefront/availability?skus=${encodeURIComponent(sku)}`,
