@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -26,8 +27,22 @@ export async function freshDatabase(): Promise<BenchEnv> {
   if (!adminUrl) {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), "keel-bench-"));
     await fs.chmod(dir, 0o755);
-    server = await startEmbedded({ dataDir: dir, database: "postgres", settings: { max_connections: 400 } });
+    // BENCH_PG_SETTINGS="name=value,…": extra server settings, e.g. shared_preload_libraries=pg_stat_statements
+    const extra = Object.fromEntries(
+      (process.env.BENCH_PG_SETTINGS ?? "")
+        .split(",")
+        .filter(Boolean)
+        .map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]),
+    );
+    server = await startEmbedded({
+      dataDir: dir,
+      database: "postgres",
+      settings: { max_connections: 400, ...extra },
+    });
     adminUrl = server.adminUrl;
+    postmasterPid = Number(
+      (await fs.readFile(path.join(dir, "pg", "postmaster.pid"), "utf8")).split("\n")[0],
+    );
   }
   const name = `keel_bench_${randomBytes(4).toString("hex")}`;
   await ensureDatabase(adminUrl, name);
@@ -61,10 +76,13 @@ export interface KeelServer {
 /** Starts the API in a child process, so the load generator does not share its event loop. */
 export async function startKeel(url: string, env: Record<string, string> = {}): Promise<KeelServer> {
   const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "bench/server.ts"], {
+  // BENCH_PROF=<dir>: each API process writes a V8 CPU profile there when it stops (open it in Chrome DevTools)
+  const prof = process.env.BENCH_PROF ? ["--cpu-prof", "--cpu-prof-dir", process.env.BENCH_PROF] : [];
+  const child: ChildProcess = spawn(process.execPath, [...prof, "--import", "tsx", "bench/server.ts"], {
     env: { ...process.env, DATABASE_URL: url, PORT: String(port), KEEL_POOL_SIZE: "32", ...env },
     stdio: ["ignore", "pipe", "inherit"],
   });
+  keelPid = child.pid;
   await new Promise<void>((resolve, reject) => {
     child.stdout?.on("data", (chunk: Buffer) => {
       if (chunk.toString().includes("ready")) resolve();
@@ -88,7 +106,19 @@ export interface LoadResult {
   total: number;
   statuses: Record<string, number>;
   errors: number;
+  /** CPU milliseconds per answered request: the Keel processes, PostgreSQL, and the load generator. */
+  cpuMs: { keel: number; postgres: number; generator: number };
 }
+
+/**
+ * Requests prebuilt for autocannon, per connection: it sends static requests
+ * from ready buffers, which keeps the load generator's own CPU per request
+ * low on a machine whose cores Keel and PostgreSQL share. Each connection
+ * gets its own random requests (autocannon walks every connection through
+ * the same list from the start, which would have them all ask for the same
+ * SKUs at once).
+ */
+const REQUESTS_PER_CONNECTION = 128;
 
 export async function load(opts: {
   url: string;
@@ -100,6 +130,14 @@ export async function load(opts: {
   body?: () => string;
   path?: () => string;
 }): Promise<LoadResult> {
+  const basePath = new URL(opts.url).pathname;
+  const request = () => ({
+    method: opts.method ?? "GET",
+    path: opts.path ? opts.path() : basePath,
+    ...(opts.body ? { body: opts.body() } : {}),
+  });
+  const varies = Boolean(opts.body || opts.path);
+  const before = cpuByGroup();
   const result = await autocannon({
     url: opts.url,
     method: opts.method ?? "GET",
@@ -107,21 +145,21 @@ export async function load(opts: {
     ...(opts.amount ? { amount: opts.amount } : { duration: opts.duration ?? 10 }),
     headers: { "content-type": "application/json", ...opts.headers },
     timeout: 30,
-    requests: [
-      {
-        setupRequest: (req: autocannon.Request) => ({
-          ...req,
-          ...(opts.body ? { body: opts.body() } : {}),
-          ...(opts.path ? { path: opts.path() } : {}),
-        }),
-      },
-    ],
+    requests: [request()],
+    ...(varies
+      ? {
+          setupClient: (client: autocannon.Client) =>
+            client.setRequests(Array.from({ length: REQUESTS_PER_CONNECTION }, request)),
+        }
+      : {}),
   });
+  const after = cpuByGroup();
   const statuses: Record<string, number> = {};
   for (const [code, v] of Object.entries(result.statusCodeStats ?? {})) {
     statuses[code] = Number((v as { count: number }).count);
   }
   const total = Object.values(statuses).reduce((a, b) => a + b, 0);
+  const per = (k: keyof typeof before) => (after[k] - before[k]) / Math.max(total, 1);
   return {
     rps: total / result.duration,
     p50: result.latency.p50,
@@ -129,7 +167,47 @@ export async function load(opts: {
     total,
     statuses,
     errors: result.errors + result.timeouts,
+    cpuMs: { keel: per("keel"), postgres: per("postgres"), generator: per("generator") },
   };
+}
+
+/** The bench server's pid (its cluster workers are its children). */
+let keelPid: number | undefined;
+/** The embedded server's postmaster (its backends are its children); unknown with DATABASE_URL. */
+let postmasterPid: number | undefined;
+const TICK_MS = 10; // USER_HZ is 100 on Linux
+
+/**
+ * CPU time used so far, in ms, by the Keel processes, PostgreSQL (the embedded
+ * server's processes; with DATABASE_URL every process named postgres), and
+ * this process, from Linux's /proc.
+ */
+export function cpuByGroup(): { keel: number; postgres: number; generator: number } {
+  const sums = { keel: 0, postgres: 0, generator: 0 };
+  let entries: string[] = [];
+  try {
+    entries = readdirSync("/proc").filter((e) => /^\d+$/.test(e));
+  } catch {
+    return sums; // not Linux: no per-process accounting
+  }
+  for (const pid of entries) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    } catch {
+      continue; // exited meanwhile
+    }
+    const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const ppid = Number(fields[1]);
+    const ms = (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+    if (Number(pid) === process.pid) sums.generator += ms;
+    else if (keelPid && (Number(pid) === keelPid || ppid === keelPid)) sums.keel += ms;
+    else if (postmasterPid ? Number(pid) === postmasterPid || ppid === postmasterPid : comm === "postgres") {
+      sums.postgres += ms;
+    }
+  }
+  return sums;
 }
 
 /** Bulk catalogue and stock for benchmarks, written straight to the tables with a matching ledger. */

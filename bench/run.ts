@@ -6,7 +6,7 @@
 import fs from "node:fs/promises";
 import os from "node:os";
 import { sql } from "kysely";
-import { freshDatabase, load, loadStock, startKeel, table } from "./lib.js";
+import { freshDatabase, type LoadResult, load, loadStock, startKeel, table } from "./lib.js";
 import { ceiling } from "./scenarios/ceiling.js";
 
 const args = process.argv.slice(2);
@@ -38,6 +38,12 @@ const auth = { authorization: `Bearer ${env.key}` };
 const pick = () => skus[Math.floor(Math.random() * skus.length)];
 
 const results: Record<string, number> = {};
+/** CPU per answered request, by process: where the two cores went. */
+const cpu = (r: LoadResult) => ({
+  "CPU ms/req: Keel": r.cpuMs.keel,
+  PostgreSQL: r.cpuMs.postgres,
+  "load generator": r.cpuMs.generator,
+});
 try {
   if (run.has("ceiling") || run.has("reservations") || run.has("flash")) {
     const spread = await ceiling({ url: env.url, clients: 64, seconds, variantIds, locationId: wh1 });
@@ -78,6 +84,7 @@ try {
             "ratio to 1": r.rps / results.ceiling,
             statuses: JSON.stringify(r.statuses),
             errors: r.errors,
+            ...cpu(r),
           },
         ]),
       );
@@ -122,6 +129,7 @@ try {
             "p99 ms": r.p99,
             statuses: JSON.stringify(r.statuses),
             errors: r.errors,
+            ...cpu(r),
           },
         ]),
       );
@@ -158,6 +166,7 @@ try {
             "201s": r.statuses["201"] ?? 0,
             "reserved bucket": held.rows[0].reserved,
             errors: r.errors,
+            ...cpu(r),
           },
         ]),
       );
@@ -207,6 +216,7 @@ try {
             "p99 ms": r.p99,
             statuses: JSON.stringify(r.statuses),
             errors: r.errors,
+            ...cpu(r),
           },
         ]),
       );
