@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from "fastify";
 import { sql } from "kysely";
 import { readConfig } from "./config.js";
+import { refreshAbcRollups } from "./counts/abc-rollup.js";
 import type { DB } from "./db/pool.js";
 import { expireReservations } from "./inventory/reservations.js";
 import { rollUpSales } from "./replenishment/rollup.js";
@@ -39,6 +40,8 @@ const jobs: Job[] = [
     everyMs: 30_000,
     run: (db) => refreshForecasts(db, { budgetMs: 10_000 }),
   },
+  // ABC classes for the report and for counts by class: each location's list at most 5 minutes old
+  { name: "refresh ABC classes", everyMs: 60_000, run: (db) => refreshAbcRollups(db) },
 ];
 
 /** Registers a periodic job; modules add theirs at import time. */

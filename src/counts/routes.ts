@@ -3,7 +3,7 @@ import type { App, AppDeps } from "../http/app.js";
 import { actorOf } from "../http/auth.js";
 import { write } from "../http/idempotency.js";
 import { resolveLocations } from "../inventory/refs.js";
-import { abcClasses } from "./abc.js";
+import { abcReport } from "./abc-rollup.js";
 import { inventoryAccuracy } from "./accuracy.js";
 import { approveCount, cancelCount, submitCount } from "./review.js";
 import * as S from "./schema.js";
@@ -164,16 +164,22 @@ export async function countRoutes(app: App, { db }: AppDeps) {
       schema: {
         tags: ["reports"],
         summary: "ABC classes of a location's SKUs by consumption value",
+        description:
+          "Served from the classification the background job keeps (refreshed every few minutes) when it is at most 15 minutes old, else classified now; `computed_at` says as of when, `source` which. `live=true` always classifies now.",
         querystring: S.AbcQuery,
-        response: { 200: z.object({ data: z.array(S.AbcRow) }) },
+        response: { 200: S.AbcReport },
       },
     },
     async (req) => {
       const loc = (await resolveLocations(db, [{ code: req.query.location, path: "query.location" }])).get(
         req.query.location,
       )!;
-      const rows = await abcClasses(db, loc.id, req.query.days);
-      return { data: rows.map(({ variant_id: _v, ...r }) => r) };
+      const report = await abcReport(db, loc.id, req.query.days, { live: req.query.live });
+      return {
+        data: report.rows.map(({ variant_id: _v, ...r }) => r),
+        computed_at: report.computedAt.toISOString(),
+        source: report.source,
+      };
     },
   );
 }

@@ -108,10 +108,28 @@ export const AccuracyRow = z.object({
 export const AbcQuery = z.strictObject({
   location: LocationCode,
   days: z.coerce.number().int().min(7).max(730).default(90),
+  live: z
+    .enum(["true", "false"])
+    .default("false")
+    .transform((v) => v === "true")
+    .describe(
+      "classify from the ledger now instead of serving the classification kept by the background job",
+    ),
 });
 export const AbcRow = z.object({
   sku: z.string(),
   class: AbcClass,
   units_sold: z.number(),
   value: z.number(),
+});
+export const AbcReport = z.object({
+  data: z.array(AbcRow),
+  computed_at: z
+    .string()
+    .describe("when the classification was made: sales over the `days` before this moment are counted"),
+  source: z
+    .enum(["stored", "computed_now"])
+    .describe(
+      "stored: kept up to date by the background job (at most minutes old, see computed_at); computed_now: made for this request",
+    ),
 });

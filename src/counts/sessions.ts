@@ -6,6 +6,7 @@ import { emit } from "../events/outbox.js";
 import { Conflict, NotFound, ValidationFailed } from "../http/errors.js";
 import { resolveLocations, resolveSkus } from "../inventory/refs.js";
 import { type AbcClass, abcClasses } from "./abc.js";
+import { ABC_DEFAULT_DAYS, ABC_MAX_AGE_MS, storedAbcClasses } from "./abc-rollup.js";
 import { assertCountTransition, countActions } from "./lifecycle.js";
 import { readLedgerPosition } from "./snapshot.js";
 
@@ -74,7 +75,9 @@ export async function startCount(tx: Tx, req: StartCountRequest, actor: string):
     variantIds = req.skus.map((s) => items.get(s)!.id);
   } else if (req.abc_class) {
     scope = "abc";
-    variantIds = (await abcClasses(tx, loc.id))
+    // the classes the report shows (kept by the background job), else classified now
+    const stored = await storedAbcClasses(tx, loc.id, ABC_DEFAULT_DAYS, ABC_MAX_AGE_MS);
+    variantIds = (stored?.rows ?? (await abcClasses(tx, loc.id, ABC_DEFAULT_DAYS)))
       .filter((r) => r.class === req.abc_class)
       .map((r) => r.variant_id);
   } else {
