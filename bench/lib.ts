@@ -242,7 +242,10 @@ export async function loadStock(
       from inventory_levels il join variants v on v.id = il.variant_id
       where v.sku like ${`${prefix}-%`}`.execute(tx);
   });
-  await sql`analyze`.execute(db);
+  // Only the tables filled here: ANALYZE on a still-empty table (reservations, orders, order_lines…) records
+  // it as empty, and the foreign-key checks' cached plans then seq-scan it for the rest of the run as it grows
+  // (a reservation's check of its reservations row took 0.6 ms instead of microseconds at 30,000 rows).
+  await sql`analyze locations, products, variants, inventory_levels, inventory_movements`.execute(db);
 }
 
 export function table(title: string, rows: Record<string, string | number>[]): string {

@@ -101,7 +101,6 @@ describe("the full lifecycle through HTTP", () => {
         ["sale", "on_hand", -2, "TEE"],
         ["sale", "allocated", -2, "TEE"],
         ["allocation", "allocated", 2, "TEE"],
-        ["reservation", "reserved", 2, "TEE"],
       ]),
     );
     await ok(t, "POST", `/v1/fulfillments/${f.id}/deliver`);

@@ -74,10 +74,10 @@ export async function holdLines(
 
 /**
  * Placement's holds in one statement, on rows the caller has locked
- * (lockFree): units into `reserved` and, with `commit`, on into `allocated`
- * in the same statement, the ledger still showing the reservation and the
- * allocation. A checkout reservation's units (`handedOver`, already reserved)
- * are committed with them. The allocation counters and whatever `also`
+ * (lockFree): units into `reserved`, or with `commit` straight into
+ * `allocated` (one `allocation` movement, as holdStock does for later holds).
+ * A checkout reservation's units (`handedOver`, already reserved) move from
+ * reserved to allocated with them. The allocation counters and whatever `also`
  * returns for the units held go into that statement too. A refusal is
  * InsufficientStock: the caller's transaction rolls back, so nothing stays
  * held. Returns the stocked units and the counter rows written.
@@ -98,15 +98,16 @@ export async function takeStock(
           locationId: h.location.id,
           q: h.units * p.quantity,
         }));
+  // Units committed at once go straight to allocated: one movement, not a reservation and its allocation.
   const changes: StockChange[] = holds.flatMap(parts).map((x) => ({
     variantId: x.variantId,
     locationId: x.locationId,
-    deltas: { reserved: x.q },
-    reason: "reservation",
+    deltas: opts.commit ? { allocated: x.q } : { reserved: x.q },
+    reason: opts.commit ? "allocation" : "reservation",
     reference,
   }));
   if (opts.commit) {
-    for (const x of [...holds, ...handedOver].flatMap(parts)) {
+    for (const x of handedOver.flatMap(parts)) {
       changes.push({
         variantId: x.variantId,
         locationId: x.locationId,
