@@ -51,7 +51,8 @@ interface Outcome {
   id: number | null;
   expires_at: string | null;
   created_at: string | null;
-  available: number;
+  /** Only for a request that got nothing. */
+  available: number | null;
 }
 
 /** A request that found a location but did not fit there is tried again this often, then goes the general way. */
@@ -173,9 +174,12 @@ export class QuickReserver {
       select r.n::int, i.variant_id is not null as known,
         (r.loc is null or exists (select 1 from locations where code = r.loc)) as location_known,
         p.code as location, s.id, s.expires_at, s.created_at,
-        (select coalesce(sum(greatest(il.on_hand - il.reserved - il.allocated - il.safety_stock, 0)), 0)::int
-           from inventory_levels il join locations l on l.id = il.location_id
-          where il.variant_id = i.variant_id and l.active and (r.loc is null or l.code = r.loc)) as available
+        -- what is available only matters to a request that got nothing
+        case when t.rid is null then
+          (select coalesce(sum(greatest(il.on_hand - il.reserved - il.allocated - il.safety_stock, 0)), 0)::int
+             from inventory_levels il join locations l on l.id = il.location_id
+            where il.variant_id = i.variant_id and l.active and (r.loc is null or l.code = r.loc))
+        end as available
       from req r
       left join item i on i.sku = r.sku
       left join pick p on p.sku = r.sku and p.loc is not distinct from r.loc
@@ -202,12 +206,12 @@ export class QuickReserver {
         p.attempts += 1;
         if (p.attempts < MAX_ATTEMPTS) retry.push(p);
         else p.resolve(NOT_QUICK);
-      } else if (!p.req.location && o.available >= p.req.quantity) {
+      } else if (!p.req.location && (o.available ?? 0) >= p.req.quantity) {
         p.resolve(NOT_QUICK); // no single location can serve it, several together can: the general path splits
       } else {
         p.reject(
           new InsufficientStock([
-            { sku: p.req.sku, requested: p.req.quantity, available: o.available, location: p.req.location },
+            { sku: p.req.sku, requested: p.req.quantity, available: o.available ?? 0, location: p.req.location },
           ]),
         );
       }
