@@ -419,6 +419,8 @@ describe("storefront", () => {
       url: "/v1/storefront/availability?skus=LAMP,CAP,BOOK,EBOOK,NOPE,HAT",
     });
     expect(res.statusCode).toBe(200);
+    expect(res.headers["content-type"]).toBe("application/json; charset=utf-8");
+    expect(res.body).toBe(JSON.stringify(res.json())); // the cached JSON text is what JSON.stringify writes
     const bySku = Object.fromEntries(res.json().data.map((d: { sku: string }) => [d.sku, d]));
     expect(bySku.LAMP).toEqual({ sku: "LAMP", status: "low_stock", quantity: 2 });
     expect(bySku.BOOK).toEqual({ sku: "BOOK", status: "preorder" });

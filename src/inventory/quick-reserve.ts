@@ -211,7 +211,12 @@ export class QuickReserver {
       } else {
         p.reject(
           new InsufficientStock([
-            { sku: p.req.sku, requested: p.req.quantity, available: o.available ?? 0, location: p.req.location },
+            {
+              sku: p.req.sku,
+              requested: p.req.quantity,
+              available: o.available ?? 0,
+              location: p.req.location,
+            },
           ]),
         );
       }

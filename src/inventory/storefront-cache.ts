@@ -24,6 +24,8 @@ export class StorefrontCache {
   private clearedAt = 0;
   private unsubscribe: () => void;
   private changeListeners = new Set<(skus: Set<string>) => void>();
+  /** Each cached entry's JSON, made once: an entry object is replaced, never changed, when its SKU changes. */
+  private serialized = new WeakMap<StorefrontEntry, string>();
 
   constructor(
     private db: DB,
@@ -48,6 +50,22 @@ export class StorefrontCache {
       return skus.map((s) => this.entries.get(s) ?? (bySku.get(s) as StorefrontEntry));
     }
     return skus.map((s) => this.entries.get(s) as StorefrontEntry);
+  }
+
+  /** `{"data": [...]}` for these SKUs as JSON text, as JSON.stringify would write it. */
+  async json(skus: string[]): Promise<string> {
+    const entries = await this.get(skus);
+    let out = '{"data":[';
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i];
+      let text = this.serialized.get(e);
+      if (text === undefined) {
+        text = JSON.stringify(e);
+        this.serialized.set(e, text);
+      }
+      out += i === 0 ? text : `,${text}`;
+    }
+    return `${out}]}`;
   }
 
   /** Called with the SKUs whose storefront answer may have changed. */
