@@ -122,7 +122,18 @@ describe("ABC classes kept by the background job", () => {
     await recordSales(t.db, "BEE", loc.code, [[1, 4]]);
     // minutes old is fine: the job's list stays until it is refreshed
     expect((await report(loc.code)).data).toEqual(before.data);
+    const versions = async () =>
+      (
+        await sql<{ sku: string; xmin: string }>`select sku, xmin::text as xmin from abc_rollup_rows
+          where location_id = ${loc.id} order by sku`.execute(t.db)
+      ).rows;
+    const old = await versions();
     await refreshAbcRollups(t.db, { refreshMs: 0 });
+    // only the SKU whose figures changed is written again
+    const now = await versions();
+    expect(now.map((r) => r.sku)).toEqual(["ANT", "BEE"]);
+    expect(now[0].xmin).toBe(old[0].xmin);
+    expect(now[1].xmin).not.toBe(old[1].xmin);
     const after = await report(loc.code);
     expect(after.source).toBe("stored");
     expect(after.data.map((r) => [r.sku, r.class, r.units_sold])).toEqual([

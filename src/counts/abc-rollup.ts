@@ -73,7 +73,7 @@ export async function storedAbcClasses(
     if (head.rows.length === 0) return undefined;
     const rows = await sql<AbcRow>`
       select variant_id, sku, units_sold, value, class from abc_rollup_rows
-      where location_id = ${locationId} and days = ${days} order by rank`.execute(tx);
+      where location_id = ${locationId} and days = ${days} order by value desc, sku`.execute(tx);
     return { rows: rows.rows, computedAt: head.rows[0].computed_at };
   };
   if (db.isTransaction) return read(db as Tx);
@@ -103,20 +103,35 @@ export async function storeAbcClasses(
   });
 }
 
-/** abcClasses of the location, written as its stored rows (in the caller's transaction, which holds the window's row). */
+/**
+ * abcClasses of the location, written as its stored rows (in the caller's
+ * transaction, which holds the window's row). Only rows that changed are
+ * written: one sale changes one SKU's figures, not the rest of the list.
+ */
 async function classifyInto(tx: Tx, locationId: number, days: number): Promise<AbcRow[]> {
   const rows = await abcClasses(tx, locationId, days);
-  await sql`delete from abc_rollup_rows where location_id = ${locationId} and days = ${days}`.execute(tx);
-  if (rows.length > 0) {
-    await sql`
-      insert into abc_rollup_rows (location_id, days, rank, variant_id, sku, units_sold, value, class)
-      select ${locationId}, ${days}, rank, v, s, u, val, c
-      from unnest(${rows.map((r) => r.variant_id)}::bigint[], ${rows.map((r) => r.sku)}::text[],
-                  ${rows.map((r) => r.units_sold)}::int[], ${rows.map((r) => r.value)}::bigint[],
-                  ${rows.map((r) => r.class)}::text[]) with ordinality as x(v, s, u, val, c, rank)`.execute(
-      tx,
-    );
-  }
+  await sql`
+    with now_ as (
+      select * from unnest(${rows.map((r) => r.variant_id)}::bigint[], ${rows.map((r) => r.sku)}::text[],
+                           ${rows.map((r) => r.units_sold)}::int[], ${rows.map((r) => r.value)}::bigint[],
+                           ${rows.map((r) => r.class)}::text[]) as x(variant_id, sku, units_sold, value, class)
+    ),
+    gone as (
+      delete from abc_rollup_rows r where r.location_id = ${locationId} and r.days = ${days}
+        and not exists (select 1 from now_ n where n.variant_id = r.variant_id)
+    ),
+    changed as (
+      select n.* from now_ n
+      left join abc_rollup_rows r on r.location_id = ${locationId} and r.days = ${days} and r.variant_id = n.variant_id
+      where r.variant_id is null
+         or (r.sku, r.units_sold, r.value, r.class::text) is distinct from (n.sku, n.units_sold, n.value, n.class)
+    )
+    insert into abc_rollup_rows as r (location_id, days, variant_id, sku, units_sold, value, class)
+    select ${locationId}, ${days}, variant_id, sku, units_sold, value, class from changed
+    on conflict (location_id, days, variant_id) do update
+      set sku = excluded.sku, units_sold = excluded.units_sold, value = excluded.value, class = excluded.class`.execute(
+    tx,
+  );
   return rows;
 }
 
