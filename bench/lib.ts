@@ -79,7 +79,13 @@ export async function startKeel(url: string, env: Record<string, string> = {}): 
   // BENCH_PROF=<dir>: each API process writes a V8 CPU profile there when it stops (open it in Chrome DevTools)
   const prof = process.env.BENCH_PROF ? ["--cpu-prof", "--cpu-prof-dir", process.env.BENCH_PROF] : [];
   const child: ChildProcess = spawn(process.execPath, [...prof, "--import", "tsx", "bench/server.ts"], {
-    env: { ...process.env, DATABASE_URL: url, PORT: String(port), KEEL_POOL_SIZE: process.env.KEEL_POOL_SIZE ?? "32", ...env },
+    env: {
+      ...process.env,
+      DATABASE_URL: url,
+      PORT: String(port),
+      KEEL_POOL_SIZE: process.env.KEEL_POOL_SIZE ?? "32",
+      ...env,
+    },
     stdio: ["ignore", "pipe", "inherit"],
   });
   keelPid = child.pid;
