@@ -268,3 +268,26 @@ export function table(title: string, rows: Record<string, string | number>[]): s
   ];
   return lines.join("\n");
 }
+
+/** Each path's median and worst time over 5 requests after one untimed warm-up request, as table rows. */
+export async function timeEndpoints(
+  base: string,
+  headers: Record<string, string>,
+  paths: string[],
+): Promise<Record<string, string | number>[]> {
+  const rows: Record<string, string | number>[] = [];
+  for (const path of paths) {
+    const times: number[] = [];
+    let status = 0;
+    for (let i = 0; i < 6; i++) {
+      const t = performance.now();
+      const res = await fetch(`${base}${path}`, { headers });
+      await res.arrayBuffer();
+      status = res.status;
+      if (i > 0) times.push(performance.now() - t);
+    }
+    times.sort((a, b) => a - b);
+    rows.push({ endpoint: `GET ${path}`, status, "median ms": times[2], "max ms": times[times.length - 1] });
+  }
+  return rows;
+}

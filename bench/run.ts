@@ -6,7 +6,7 @@
 import fs from "node:fs/promises";
 import os from "node:os";
 import { sql } from "kysely";
-import { freshDatabase, type LoadResult, load, loadStock, startKeel, table } from "./lib.js";
+import { freshDatabase, type LoadResult, load, loadStock, startKeel, table, timeEndpoints } from "./lib.js";
 import { ceiling } from "./scenarios/ceiling.js";
 
 const args = process.argv.slice(2);
@@ -337,25 +337,7 @@ async function scale() {
         "/v1/events?limit=100",
         `/v1/storefront/availability?skus=${encodeURIComponent(sku)}`,
       ];
-      const rows: Record<string, string | number>[] = [];
-      for (const path of endpoints) {
-        const times: number[] = [];
-        let status = 0;
-        for (let i = 0; i < 6; i++) {
-          const t = performance.now();
-          const res = await fetch(`${server.base}${path}`, { headers: h });
-          await res.arrayBuffer();
-          status = res.status;
-          if (i > 0) times.push(performance.now() - t);
-        }
-        times.sort((a, b) => a - b);
-        rows.push({
-          endpoint: `GET ${path}`,
-          status,
-          "median ms": times[2],
-          "max ms": times[times.length - 1],
-        });
-      }
+      const rows = await timeEndpoints(server.base, h, endpoints);
       print(table(`7b. Read endpoints at that scale (5 timed requests each after a warm-up)`, rows));
     } finally {
       await server.stop();

@@ -19,7 +19,7 @@ import { type EmbeddedServer, ensureDatabase, startEmbedded } from "../src/db/em
 import { migrate } from "../src/db/migrate.js";
 import { createDb } from "../src/db/pool.js";
 import { createApiKey } from "../src/http/auth.js";
-import { startKeel, table } from "./lib.js";
+import { startKeel, table, timeEndpoints } from "./lib.js";
 
 const keep = process.env.BENCH_KEEP_DB;
 if (!keep) throw new Error("set BENCH_KEEP_DB (a directory, or a database name with DATABASE_URL)");
@@ -92,25 +92,7 @@ try {
   const { key } = await createApiKey(db, "bench-keep");
   const keel = await startKeel(url);
   try {
-    const rows: Record<string, string | number>[] = [];
-    for (const path of endpoints) {
-      const times: number[] = [];
-      let status = 0;
-      for (let i = 0; i < 6; i++) {
-        const t = performance.now();
-        const res = await fetch(`${keel.base}${path}`, { headers: { authorization: `Bearer ${key}` } });
-        await res.arrayBuffer();
-        status = res.status;
-        if (i > 0) times.push(performance.now() - t);
-      }
-      times.sort((a, b) => a - b);
-      rows.push({
-        endpoint: `GET ${path}`,
-        status,
-        "median ms": times[2],
-        "max ms": times[times.length - 1],
-      });
-    }
+    const rows = await timeEndpoints(keel.base, { authorization: `Bearer ${key}` }, endpoints);
     console.log(table("Read endpoints (5 timed requests each after a warm-up)", rows));
   } finally {
     await keel.stop();
