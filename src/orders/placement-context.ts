@@ -29,24 +29,41 @@ export interface PlacementContext {
 
 interface Row {
   settings: OrderSettingsPatch | null;
-  channel: PlacementContext["channel"] | null;
+  channels: PlacementContext["channel"][];
   items: StockItem[];
   locations: LocationRef[];
-  reservation: ReservationStatus | null;
+  reservations: [number, ReservationStatus][];
+  /** Per input, its customer's orders placed in the hour before it; null unless the stored fraud rule asks. */
+  recent: number[] | null;
 }
 
-export async function readPlacementContext(
+/** A placement's context, or why its request is refused before anything is written. */
+export type ContextOrRefusal =
+  | { ctx: PlacementContext; recent: number | null }
+  | { refused: ValidationFailed };
+
+/**
+ * The contexts of several placements in one round trip (a batch reads once
+ * for all its orders). `recent` is the count the fraud rule needs (orders
+ * from the same email in the hour before `placedAt`), read only when the
+ * stored settings have that rule.
+ */
+export async function readPlacementContexts(
   tx: Tx,
-  input: PlaceOrderBody,
+  inputs: { input: PlaceOrderBody; placedAt: Date }[],
   settings?: OrderSettings,
-): Promise<PlacementContext> {
-  const code = input.channel ?? "manual";
-  const skus = [...new Set(input.lines.map((l) => l.sku))];
-  // The SKUs and the reservation id are sub-selects so that the planner costs every execution like
-  // the generic plan: PostgreSQL then keeps the generic plan instead of planning each placement anew.
+): Promise<ContextOrRefusal[]> {
+  const codes = [...new Set(inputs.map((x) => x.input.channel ?? "manual"))];
+  const skus = [...new Set(inputs.flatMap((x) => x.input.lines.map((l) => l.sku)))];
+  const reservationIds = inputs.flatMap((x) =>
+    x.input.reservation_id === undefined ? [] : [x.input.reservation_id],
+  );
+  // Arrays are sub-selects so that the planner costs every execution like the generic plan:
+  // PostgreSQL then keeps the generic plan instead of planning each placement anew.
   const found = await sql<Row>`
     select (select value from settings where key = 'orders') as settings,
-      (select json_build_object('id', id, 'code', code, 'config', config) from channels where code = ${code}) as channel,
+      coalesce((select json_agg(json_build_object('id', id, 'code', code, 'config', config)) from channels
+        where code = any((select ${codes}::text[])::text[])), '[]') as channels,
       coalesce((select json_agg(json_build_object('id', v.id, 'sku', v.sku, 'kind', v.kind, 'status', p.status,
           'inventory_policy', v.inventory_policy, 'low_stock_threshold', v.low_stock_threshold,
           'components', case when v.kind = 'bundle' then coalesce(
@@ -57,41 +74,70 @@ export async function readPlacementContext(
       coalesce((select json_agg(json_build_object('id', id, 'code', code, 'name', name, 'kind', kind,
           'priority', priority, 'country', country, 'active', active) order by priority, id)
         from locations), '[]') as locations,
-      (select status from reservations where id = (select ${input.reservation_id ?? null}::bigint)) as reservation`.execute(
-    tx,
-  );
+      coalesce((select json_agg(json_build_array(id, status)) from reservations
+        where id = any((select ${reservationIds}::bigint[])::bigint[])), '[]') as reservations,
+      case when (select value #>> '{fraud,max_orders_per_email_per_hour}' from settings where key = 'orders') is not null
+        then (select json_agg((select count(*) from orders o where lower(o.customer_email) = lower(u.email)
+                 and o.placed_at > u.at - interval '1 hour') order by u.n)
+              from unnest((select ${inputs.map((x) => x.input.customer.email)}::text[])::text[],
+                (select ${inputs.map((x) => x.placedAt.toISOString())}::timestamptz[])::timestamptz[])
+                with ordinality as u(email, at, n))
+      end as recent`.execute(tx);
   const row = found.rows[0];
-  if (!row.channel) {
-    throw new ValidationFailed([
-      {
-        path: "body.channel",
-        message: `unknown channel ${JSON.stringify(code)}; create it with POST /v1/channels`,
-      },
-    ]);
-  }
-  const items = new Map(row.items.map((i) => [i.sku, i]));
-  const unknown = input.lines.flatMap((l, i) =>
-    items.has(l.sku)
-      ? []
-      : [{ path: `body.lines.${i}.sku`, message: `unknown SKU ${JSON.stringify(l.sku)}` }],
-  );
-  if (unknown.length) throw new ValidationFailed(unknown);
-  const offSale = input.lines.flatMap((l, i) => {
-    const status = items.get(l.sku)!.status;
-    return status === "active"
-      ? []
-      : [{ path: `body.lines.${i}.sku`, message: `${l.sku} is not on sale (product ${status})` }];
-  });
-  if (offSale.length) throw new ValidationFailed(offSale);
   const stored = settingsFrom(row.settings);
-  return {
-    settings: settings ?? stored,
-    stored,
-    channel: { ...row.channel, config: row.channel.config ?? {} },
-    items,
-    locations: row.locations,
-    reservation: row.reservation,
-  };
+  const channels = new Map(row.channels.map((c) => [c.code, c]));
+  const items = new Map(row.items.map((i) => [i.sku, i]));
+  const reservations = new Map(row.reservations);
+  return inputs.map(({ input }, n) => {
+    const code = input.channel ?? "manual";
+    const channel = channels.get(code);
+    if (!channel) {
+      return {
+        refused: new ValidationFailed([
+          {
+            path: "body.channel",
+            message: `unknown channel ${JSON.stringify(code)}; create it with POST /v1/channels`,
+          },
+        ]),
+      };
+    }
+    const unknown = input.lines.flatMap((l, i) =>
+      items.has(l.sku)
+        ? []
+        : [{ path: `body.lines.${i}.sku`, message: `unknown SKU ${JSON.stringify(l.sku)}` }],
+    );
+    if (unknown.length) return { refused: new ValidationFailed(unknown) };
+    const offSale = input.lines.flatMap((l, i) => {
+      const status = items.get(l.sku)!.status;
+      return status === "active"
+        ? []
+        : [{ path: `body.lines.${i}.sku`, message: `${l.sku} is not on sale (product ${status})` }];
+    });
+    if (offSale.length) return { refused: new ValidationFailed(offSale) };
+    const mine = new Map(input.lines.map((l) => [l.sku, items.get(l.sku)!]));
+    const ctx: PlacementContext = {
+      settings: settings ?? stored,
+      stored,
+      channel: { ...channel, config: channel.config ?? {} },
+      items: mine,
+      locations: row.locations,
+      reservation:
+        input.reservation_id === undefined ? null : (reservations.get(input.reservation_id) ?? null),
+    };
+    return { ctx, recent: row.recent ? row.recent[n] : null };
+  });
+}
+
+/** One placement's context; a refusal is thrown. */
+export async function readPlacementContext(
+  tx: Tx,
+  input: PlaceOrderBody,
+  placedAt: Date,
+  settings?: OrderSettings,
+): Promise<{ ctx: PlacementContext; recent: number | null }> {
+  const [found] = await readPlacementContexts(tx, [{ input, placedAt }], settings);
+  if ("refused" in found) throw found.refused;
+  return found;
 }
 
 /** A checkout reservation must still be active to become the order's hold. */

@@ -152,94 +152,141 @@ export interface Started {
   number: string;
   /** Line ids (drawn, not yet written) by line number. */
   lineIds: Map<number, number>;
-  /** Free units of the locked rows. */
+  /** Free units of the locked rows (shared by the orders written together). */
   free: FreeStock;
   /** The transaction's timestamp, as a timestamptz column and as JSON gives it. */
   now: Date;
   nowJson: string;
 }
 
+/** One order to write: what the request said and what placement decided for it. */
+export interface StartWrite {
+  input: PlaceOrderBody;
+  channelId: number;
+  totals: Totals;
+  placedAt: Date;
+  slaDueAt: Date;
+  actor: string;
+  plan: StartPlan;
+}
+
 /**
- * Writes the plan: the order, its timeline, events and payment, then
- * locks the balance rows of `lockVariantIds` in (variant, location) order —
- * only once the order row is in, so the lock order stays order → stock. Null
- * when (channel, external_id) exists: the unique index decides, and a
- * concurrent duplicate waits here for the first to commit.
+ * Writes the plans of one or more orders in one statement: the orders, their
+ * timelines, events and payments, then locks the balance rows of
+ * `lockVariantIds` in (variant, location) order — only once the order rows
+ * are in, so the lock order stays order → stock. An order whose (channel,
+ * external_id) exists is not written and gets null: the unique index
+ * decides, and a concurrent duplicate waits here for the first to commit.
  */
-export async function writeStart(
+export async function writeStarts(
   tx: Tx,
-  w: {
-    input: PlaceOrderBody;
-    channelId: number;
-    totals: Totals;
-    placedAt: Date;
-    slaDueAt: Date;
-    actor: string;
-    plan: StartPlan;
-    lockVariantIds: number[];
-  },
-): Promise<Started | null> {
-  const { input, plan, totals, actor } = w;
-  const pay = plan.payment ? [plan.payment] : [];
-  // Counts that size the plan are sub-selects, so every execution is costed like the generic plan and
-  // PostgreSQL keeps that plan rather than planning each placement anew.
+  ws: StartWrite[],
+  lockVariantIds: number[],
+): Promise<(Started | null)[]> {
+  const col = <T>(f: (w: StartWrite) => T) => ws.map(f);
+  const each = <T>(f: (w: StartWrite) => T[]) => ws.flatMap((w, i) => f(w).map((x) => ({ n: i + 1, x })));
+  const entries = each((w) => w.plan.entries);
+  const events = each((w) => w.plan.events);
+  const pays = each((w) => (w.plan.payment ? [{ ...w.plan.payment, actor: w.actor }] : []));
+  const json = (v: unknown) => (v == null ? null : JSON.stringify(v));
+  // Array sizes are sub-selects, so every execution is costed like the generic plan and PostgreSQL
+  // keeps that plan rather than planning each placement anew.
   const found = await sql<{
-    id: number;
-    number: string;
+    ids: number[];
+    written: [number, string][];
     now: Date;
     now_json: string;
     line_ids: number[];
     free: [number, number, number][];
   }>`
-    with ins as (
-      insert into orders (channel_id, external_id, status, held_from, hold_reasons, payment_status, currency,
+    with r as (
+      select * from unnest(
+        ${col((w) => w.channelId)}::bigint[], ${col((w) => w.input.external_id ?? null)}::text[],
+        ${col((w) => w.plan.status)}::text[], ${col((w) => w.plan.heldFrom)}::text[],
+        ${col((w) => JSON.stringify(w.plan.holdReasons))}::jsonb[], ${col((w) => w.plan.paymentStatus)}::text[],
+        ${col((w) => w.input.currency)}::text[], ${col((w) => w.input.customer.email)}::text[],
+        ${col((w) => w.input.customer.name ?? null)}::text[], ${col((w) => w.input.customer.phone ?? null)}::text[],
+        ${col((w) => JSON.stringify(w.input.shipping_address))}::jsonb[],
+        ${col((w) => json(w.input.billing_address))}::jsonb[], ${col((w) => w.totals.subtotal)}::bigint[],
+        ${col((w) => w.totals.discount)}::bigint[], ${col((w) => w.totals.shipping)}::bigint[],
+        ${col((w) => w.totals.tax)}::bigint[], ${col((w) => w.totals.total)}::bigint[],
+        ${col((w) => w.placedAt.toISOString())}::timestamptz[], ${col((w) => w.slaDueAt.toISOString())}::timestamptz[],
+        ${col((w) => w.plan.commit)}::boolean[], ${col((w) => w.input.note ?? null)}::text[],
+        ${col((w) => w.actor)}::text[]
+      ) with ordinality as r(channel_id, external_id, status, held_from, hold_reasons, payment_status, currency,
+        customer_email, customer_name, customer_phone, shipping_address, billing_address, subtotal, discount_total,
+        shipping_total, tax_total, total, placed_at, sla_due_at, committed, note, actor, n)
+    ), ids as materialized (
+      select r.n, nextval(pg_get_serial_sequence('orders', 'id')) as id from r order by r.n
+    ), ins as (
+      insert into orders (id, channel_id, external_id, status, held_from, hold_reasons, payment_status, currency,
         customer_email, customer_name, customer_phone, shipping_address, billing_address, subtotal, discount_total,
         shipping_total, tax_total, total, placed_at, sla_due_at, stock_committed_at, note, actor)
-      values (${w.channelId}, ${input.external_id ?? null}, ${plan.status}, ${plan.heldFrom},
-        ${JSON.stringify(plan.holdReasons)}::jsonb, ${plan.paymentStatus}, ${input.currency}, ${input.customer.email},
-        ${input.customer.name ?? null}, ${input.customer.phone ?? null}, ${JSON.stringify(input.shipping_address)}::jsonb,
-        ${input.billing_address ? JSON.stringify(input.billing_address) : null}::jsonb, ${totals.subtotal},
-        ${totals.discount}, ${totals.shipping}, ${totals.tax}, ${totals.total}, ${w.placedAt}::timestamptz,
-        ${w.slaDueAt}::timestamptz, case when ${plan.commit}::boolean then now() end, ${input.note ?? null}, ${actor})
+      overriding system value
+      select ids.id, r.channel_id, r.external_id, r.status, r.held_from, r.hold_reasons, r.payment_status, r.currency,
+        r.customer_email, r.customer_name, r.customer_phone, r.shipping_address, r.billing_address, r.subtotal,
+        r.discount_total, r.shipping_total, r.tax_total, r.total, r.placed_at, r.sla_due_at,
+        case when r.committed then now() end, r.note, r.actor
+      from r join ids on ids.n = r.n
+      order by r.n
       on conflict (channel_id, external_id) do nothing
       returning id, number
+    ), mine as (
+      select ids.n, ins.id, ins.number from ins join ids on ids.id = ins.id
     ), entries as (
       insert into order_timeline (order_id, from_status, to_status, action, actor, reason)
-      select ins.id, u.f, u.t, u.a, ${actor}, u.r
-      from ins, unnest(${plan.entries.map((e) => e.from)}::text[], ${plan.entries.map((e) => e.to)}::text[],
-        ${plan.entries.map((e) => e.action)}::text[], ${plan.entries.map((e) => e.reason)}::text[])
-        with ordinality as u(f, t, a, r, n)
-      order by u.n
+      select mine.id, u.f, u.t, u.a, r.actor, u.r
+      from unnest(${entries.map((e) => e.n)}::int[], ${entries.map((e) => e.x.from)}::text[],
+        ${entries.map((e) => e.x.to)}::text[], ${entries.map((e) => e.x.action)}::text[],
+        ${entries.map((e) => e.x.reason)}::text[]) with ordinality as u(n, f, t, a, r, k)
+      join mine on mine.n = u.n join r on r.n = u.n
+      order by u.k
     ), events as (
       insert into outbox_events (type, payload)
-      select u.t, u.p || jsonb_build_object('id', ins.id, 'number', ins.number)
-      from ins, unnest(${plan.events.map((e) => e.type)}::text[], ${plan.events.map((e) => JSON.stringify(e.payload))}::jsonb[])
-        with ordinality as u(t, p, n)
-      order by u.n
+      select u.t, u.p || jsonb_build_object('id', mine.id, 'number', mine.number)
+      from unnest(${events.map((e) => e.n)}::int[], ${events.map((e) => e.x.type)}::text[],
+        ${events.map((e) => JSON.stringify(e.x.payload))}::jsonb[]) with ordinality as u(n, t, p, k)
+      join mine on mine.n = u.n
+      order by u.k
     ), paid as (
       insert into order_payments (order_id, kind, amount, reference, actor)
-      select ins.id, u.k, u.a, u.r, ${actor}
-      from ins, unnest(${pay.map((p) => p.kind)}::text[], ${pay.map((p) => p.amount)}::bigint[],
-        ${pay.map((p) => p.reference)}::text[]) as u(k, a, r)
+      select mine.id, u.k, u.a, u.r, u.actor
+      from unnest(${pays.map((p) => p.n)}::int[], ${pays.map((p) => p.x.kind)}::text[],
+        ${pays.map((p) => p.x.amount)}::bigint[], ${pays.map((p) => p.x.reference)}::text[],
+        ${pays.map((p) => p.x.actor)}::text[]) with ordinality as u(n, k, a, r, actor, o)
+      join mine on mine.n = u.n
+      order by u.o
     ), locked as (
       select variant_id, location_id, on_hand - reserved - allocated - safety_stock as free
       from inventory_levels
-      where variant_id = any((select ${[...new Set(w.lockVariantIds)]}::bigint[])::bigint[]) and exists (select from ins)
+      where variant_id = any((select ${[...new Set(lockVariantIds)]}::bigint[])::bigint[]) and exists (select from ins)
       order by variant_id, location_id for update
     )
-    select ins.id, ins.number, now() as now, to_json(now()) as now_json,
+    select (select json_agg(id order by n) from ids) as ids,
+      coalesce((select json_agg(json_build_array(id, number)) from ins), '[]') as written,
+      now() as now, to_json(now()) as now_json,
       (select json_agg(nextval(pg_get_serial_sequence('order_lines', 'id')) order by g)
-       from generate_series(1, (select ${input.lines.length}::int)) g) as line_ids,
-      (select coalesce(json_agg(json_build_array(k.variant_id, k.location_id, k.free)), '[]') from locked k) as free
-    from ins`.execute(tx);
+       from generate_series(1, (select ${ws.reduce((s, w) => s + w.input.lines.length, 0)}::int)) g) as line_ids,
+      (select coalesce(json_agg(json_build_array(k.variant_id, k.location_id, k.free)), '[]') from locked k) as free`.execute(
+    tx,
+  );
   const row = found.rows[0];
-  if (!row) return null;
-  return {
-    orderId: row.id,
-    number: row.number,
-    lineIds: new Map(row.line_ids.map((id, i) => [i + 1, id])),
-    free: new Map(row.free.map(([v, l, f]) => [levelKey(v, l), f])),
-    now: row.now,
-    nowJson: row.now_json,
-  };
+  const numbers = new Map(row.written);
+  const free: FreeStock = new Map(row.free.map(([v, l, f]) => [levelKey(v, l), f]));
+  let next = 0;
+  return ws.map((w, i) => {
+    const ids = row.line_ids.slice(next, next + w.input.lines.length);
+    next += w.input.lines.length;
+    const orderId = row.ids[i];
+    const number = numbers.get(orderId);
+    if (number === undefined) return null;
+    return {
+      orderId,
+      number,
+      lineIds: new Map(ids.map((id, k) => [k + 1, id])),
+      free,
+      now: row.now,
+      nowJson: row.now_json,
+    };
+  });
 }

@@ -9,7 +9,15 @@ import { consumeReservation } from "../inventory/reservations.js";
 import { levelKey } from "../inventory/stock.js";
 import { type LineNeed, partsOf, unitsAt } from "./allocation/chain.js";
 import { allocate } from "./allocation/rules.js";
-import { type HoldRow, type LineHold, lockFree, stockedVariantIds, takeStock } from "./stock.js";
+import {
+  type HoldRow,
+  type LineHold,
+  lockFree,
+  type OrderTake,
+  planTake,
+  stockedVariantIds,
+  takeStock,
+} from "./stock.js";
 
 /** The stock side of placement: the checkout reservation, the allocation decision, the holds. */
 
@@ -80,62 +88,98 @@ export async function holdOrderStock(
   }
   const covered = (lineId: number) =>
     fromReservation.holds.filter((h) => h.lineId === lineId).reduce((s, h) => s + h.units, 0);
-  const needs: LineNeed[] = stocked.map((l) => ({
-    lineNo: l.lineNo,
-    item: l.item,
-    units: l.quantity - covered(l.lineId),
-  }));
+  const decided = decideLines(lines, free, { ...o, covered });
+  if ("shortfalls" in decided) throw decided.shortfalls;
+  const order: OrderTake = {
+    orderId,
+    holds: decided.holds,
+    handedOver: fromReservation.holds,
+    commit: o.commit,
+  };
+  const taken = planTake(order);
+  await takeStock(tx, [{ order, taken }], {
+    actor: o.actor,
+    also: [linesInsertSql([{ orderId, lines, decided: decided.lines }]), ...(o.also?.(taken.units) ?? [])],
+  });
+  return { units: taken.units, backordered: decided.backordered, rows: taken.rows, lines: decided.lines };
+}
+
+/** An order's allocation decision: the holds, and per line its backordered units and reasons. */
+export interface Decided {
+  holds: LineHold[];
+  backordered: number;
+  lines: HeldStock["lines"];
+}
+
+/**
+ * Runs the allocation chain for an order's stocked lines on `free` (read
+ * under row locks). Units no location can give and no line may wait for are
+ * the refusal, returned for the caller to throw or set aside.
+ */
+export function decideLines(
+  lines: PlacedLine[],
+  free: FreeStock,
+  o: {
+    country: string;
+    allowSplit: boolean;
+    locations: LocationRef[];
+    /** Units already covered (by a checkout reservation), by line id. */
+    covered?: (lineId: number) => number;
+  },
+): Decided | { shortfalls: InsufficientStock } {
+  const needs: LineNeed[] = lines
+    .filter((l) => l.item.kind !== "digital")
+    .map((l) => ({ lineNo: l.lineNo, item: l.item, units: l.quantity - (o.covered?.(l.lineId) ?? 0) }));
+  const { locations } = o;
   const decision = allocate({ lines: needs, free, locations, country: o.country, allowSplit: o.allowSplit });
   if (decision.shortfalls.size)
-    throw new InsufficientStock(shortfalls(lines, decision.shortfalls, free, locations));
-
+    return { shortfalls: new InsufficientStock(shortfalls(lines, decision.shortfalls, free, locations)) };
   const byLineNo = new Map(lines.map((l) => [l.lineNo, l]));
   const locById = new Map(locations.map((l) => [l.id, l]));
-  const decided = new Map(
-    lines.map((l) => [
-      l.lineNo,
-      {
-        backordered: decision.backordered.get(l.lineNo) ?? 0,
-        decision:
-          l.item.kind === "digital"
-            ? [{ rule: "digital", detail: "not stock-tracked" }]
-            : (decision.lineReasons.get(l.lineNo) ?? []),
-      },
-    ]),
-  );
-  // the lines themselves, with the decision, go in with the holds (their ids are drawn already)
-  const linesInsert = sql`
-    insert into order_lines (id, order_id, line_no, variant_id, sku, kind, title, quantity, unit_price, backordered, decision)
-    overriding system value
-    select u.id, ${orderId}::bigint, u.line_no, u.variant_id, u.sku, u.kind, u.title, u.quantity, u.unit_price,
-      u.backordered, u.decision
-    from unnest(${lines.map((l) => l.lineId)}::bigint[], ${lines.map((l) => l.lineNo)}::int[],
-      ${lines.map((l) => l.item.id)}::bigint[], ${lines.map((l) => l.item.sku)}::text[],
-      ${lines.map((l) => l.item.kind)}::text[], ${lines.map((l) => l.title)}::text[],
-      ${lines.map((l) => l.quantity)}::int[], ${lines.map((l) => l.unitPrice)}::bigint[],
-      ${lines.map((l) => decided.get(l.lineNo)!.backordered)}::int[],
-      ${lines.map((l) => JSON.stringify(decided.get(l.lineNo)!.decision))}::jsonb[])
-      as u(id, line_no, variant_id, sku, kind, title, quantity, unit_price, backordered, decision)
-    order by u.line_no`;
-  const held = await takeStock(
-    tx,
-    orderId,
-    decision.placements.map((p) => ({
+  return {
+    holds: decision.placements.map((p) => ({
       lineId: byLineNo.get(p.lineNo)!.lineId,
       item: byLineNo.get(p.lineNo)!.item,
       location: locById.get(p.locationId)!,
       units: p.units,
       reasons: p.reasons,
     })),
-    fromReservation.holds,
-    { actor: o.actor, commit: o.commit, also: (units) => [linesInsert, ...(o.also?.(units) ?? [])] },
-  );
-  return {
-    units: held.units,
     backordered: [...decision.backordered.values()].reduce((a, b) => a + b, 0),
-    rows: held.rows,
-    lines: decided,
+    lines: new Map(
+      lines.map((l) => [
+        l.lineNo,
+        {
+          backordered: decision.backordered.get(l.lineNo) ?? 0,
+          decision:
+            l.item.kind === "digital"
+              ? [{ rule: "digital", detail: "not stock-tracked" }]
+              : (decision.lineReasons.get(l.lineNo) ?? []),
+        },
+      ]),
+    ),
   };
+}
+
+/** The orders' lines with their allocation decisions (their ids are drawn already), as one statement. */
+export function linesInsertSql(
+  orders: { orderId: number; lines: PlacedLine[]; decided: HeldStock["lines"] }[],
+) {
+  const rows = orders.flatMap((o) =>
+    o.lines.map((l) => ({ orderId: o.orderId, l, d: o.decided.get(l.lineNo)! })),
+  );
+  return sql`
+    insert into order_lines (id, order_id, line_no, variant_id, sku, kind, title, quantity, unit_price, backordered, decision)
+    overriding system value
+    select u.id, u.order_id, u.line_no, u.variant_id, u.sku, u.kind, u.title, u.quantity, u.unit_price,
+      u.backordered, u.decision
+    from unnest(${rows.map((r) => r.l.lineId)}::bigint[], ${rows.map((r) => r.orderId)}::bigint[],
+      ${rows.map((r) => r.l.lineNo)}::int[], ${rows.map((r) => r.l.item.id)}::bigint[],
+      ${rows.map((r) => r.l.item.sku)}::text[], ${rows.map((r) => r.l.item.kind)}::text[],
+      ${rows.map((r) => r.l.title)}::text[], ${rows.map((r) => r.l.quantity)}::int[],
+      ${rows.map((r) => r.l.unitPrice)}::bigint[], ${rows.map((r) => r.d.backordered)}::int[],
+      ${rows.map((r) => JSON.stringify(r.d.decision))}::jsonb[])
+      as u(id, order_id, line_no, variant_id, sku, kind, title, quantity, unit_price, backordered, decision)
+    order by u.id`;
 }
 
 function shortfalls(

@@ -1,13 +1,21 @@
 import type { Tx } from "../db/tx.js";
 import { ValidationFailed } from "../http/errors.js";
+import type { StockItem } from "../inventory/refs.js";
 import { allowsSplit } from "./channels.js";
 import { ordersFromEmailLastHour } from "./checks.js";
 import { settle } from "./core.js";
 import { committedStatements } from "./lifecycle.js";
-import { checkReservation, readPlacementContext } from "./placement-context.js";
-import { planStart, writeStart } from "./placement-start.js";
-import { holdOrderStock, type PlacedLine } from "./placement-stock.js";
-import { placedView } from "./placement-view.js";
+import { checkReservation, type PlacementContext, readPlacementContext } from "./placement-context.js";
+import {
+  planStart,
+  type Started,
+  type StartPlan,
+  type StartWrite,
+  type Totals,
+  writeStarts,
+} from "./placement-start.js";
+import { type HeldStock, holdOrderStock, type PlacedLine } from "./placement-stock.js";
+import { type Placed, placedView } from "./placement-view.js";
 import type { PlaceOrderBody } from "./schema.js";
 import type { OrderSettings } from "./settings.js";
 import { stockedVariantIds } from "./stock.js";
@@ -61,98 +69,144 @@ export function checkTotals(b: PlaceOrderBody) {
   return { subtotal, discount, shipping, tax, total };
 }
 
+/** A request checked and planned, ready to be written (alone or with others). */
+export interface Prepared {
+  input: PlaceOrderBody;
+  actor: string;
+  ctx: PlacementContext;
+  totals: Totals;
+  placedAt: Date;
+  slaDueAt: Date;
+  plan: StartPlan;
+  items: StockItem[];
+}
+
+/** When the order counts as placed: `placed_at` for imports, else now; never in the future. */
+export function placedAtOf(input: PlaceOrderBody): Date {
+  const placedAt = input.placed_at ? new Date(input.placed_at) : new Date();
+  if (placedAt.getTime() > Date.now() + 5 * 60_000) {
+    throw new ValidationFailed([{ path: "body.placed_at", message: "lies in the future" }]);
+  }
+  return placedAt;
+}
+
+/**
+ * Checks a request against its context and plans its first moments.
+ * `ordersLastHour` counts this order too (it is not written yet).
+ */
+export function prepare(
+  input: PlaceOrderBody,
+  ctx: PlacementContext,
+  o: { actor: string; placedAt: Date; ordersLastHour: number },
+): Prepared {
+  const { actor, placedAt } = o;
+  const { settings, channel } = ctx;
+  const totals = checkTotals(input);
+  if (input.reservation_id !== undefined) checkReservation(input.reservation_id, ctx.reservation);
+  const slaHours = channel.config.sla_hours ?? settings.default_sla_hours;
+  const slaDueAt = new Date(placedAt.getTime() + slaHours * 3_600_000);
+  const plan = planStart(input, ctx, totals, { actor, ordersLastHour: o.ordersLastHour });
+  const items = input.lines.map((l) => ctx.items.get(l.sku)!);
+  return { input, actor, ctx, totals, placedAt, slaDueAt, plan, items };
+}
+
+export const startWrite = (p: Prepared): StartWrite => ({
+  input: p.input,
+  channelId: p.ctx.channel.id,
+  totals: p.totals,
+  placedAt: p.placedAt,
+  slaDueAt: p.slaDueAt,
+  actor: p.actor,
+  plan: p.plan,
+});
+
+/** The order's lines with the ids drawn for them. */
+export const placedLines = (p: Prepared, started: Started): PlacedLine[] =>
+  p.input.lines.map((l, i) => ({
+    lineId: started.lineIds.get(i + 1)!,
+    lineNo: i + 1,
+    item: p.items[i],
+    quantity: l.quantity,
+    title: l.title ?? null,
+    unitPrice: l.unit_price,
+  }));
+
+/** An approved order that waits for stock or has nothing to ship moves on at once (core.settle). */
+export const needsSettling = (p: Prepared, backordered: number) =>
+  p.plan.status === "approved" && (backordered > 0 || !p.items.some((i) => i.kind !== "digital"));
+
+/** The allocate timeline entry of an order whose stock was committed at placement with units held. */
+export const committedEntry = (p: Prepared, units: number): TimelineEntry | null =>
+  p.plan.commit && units > 0
+    ? {
+        from: p.plan.status,
+        to: p.plan.status,
+        action: "allocate",
+        actor: p.actor,
+        reason: p.plan.commitReason,
+      }
+    : null;
+
 export async function placeOrder(
   tx: Tx,
   input: PlaceOrderBody,
   opts: { actor: string; settings?: OrderSettings },
 ): Promise<PlaceResult> {
   const { actor } = opts;
-  const ctx = await readPlacementContext(tx, input, opts.settings);
-  const { settings, channel } = ctx;
-  const totals = checkTotals(input);
-  const placedAt = input.placed_at ? new Date(input.placed_at) : new Date();
-  if (placedAt.getTime() > Date.now() + 5 * 60_000) {
-    throw new ValidationFailed([{ path: "body.placed_at", message: "lies in the future" }]);
-  }
-  if (input.reservation_id !== undefined) checkReservation(input.reservation_id, ctx.reservation);
-  const slaHours = channel.config.sla_hours ?? settings.default_sla_hours;
-  const slaDueAt = new Date(placedAt.getTime() + slaHours * 3_600_000);
+  const placedAt = placedAtOf(input);
+  const { ctx, recent } = await readPlacementContext(tx, input, placedAt, opts.settings);
   const ordersLastHour =
-    settings.fraud.max_orders_per_email_per_hour === null
+    ctx.settings.fraud.max_orders_per_email_per_hour === null
       ? 0
       : // this order is not written yet: count it too
-        (await ordersFromEmailLastHour(tx, input.customer.email, placedAt)) + 1;
-  const plan = planStart(input, ctx, totals, { actor, ordersLastHour });
-
-  const items = input.lines.map((l) => ctx.items.get(l.sku)!);
-  const started = await writeStart(tx, {
-    input,
-    channelId: channel.id,
-    totals,
-    placedAt,
-    slaDueAt,
-    actor,
-    plan,
-    // with a checkout reservation the rows are locked once it is consumed
-    lockVariantIds: input.reservation_id ? [] : stockedVariantIds(items),
-  });
+        (recent ?? (await ordersFromEmailLastHour(tx, input.customer.email, placedAt))) + 1;
+  const p = prepare(input, ctx, { actor, placedAt, ordersLastHour });
+  // with a checkout reservation the rows are locked once it is consumed
+  const lock = input.reservation_id ? [] : stockedVariantIds(p.items);
+  const [started] = await writeStarts(tx, [startWrite(p)], lock);
   if (!started) {
     const existing = await tx
       .selectFrom("orders")
       .select("id")
-      .where("channel_id", "=", channel.id)
+      .where("channel_id", "=", ctx.channel.id)
       .where("external_id", "=", input.external_id!)
       .executeTakeFirstOrThrow();
     return { created: false, orderId: existing.id };
   }
   const { orderId } = started;
-  const lines: PlacedLine[] = input.lines.map((l, i) => ({
-    lineId: started.lineIds.get(i + 1)!,
-    lineNo: i + 1,
-    item: items[i],
-    quantity: l.quantity,
-    title: l.title ?? null,
-    unitPrice: l.unit_price,
-  }));
-
-  const { commit, commitReason: why } = plan;
-  const order = { id: orderId, number: started.number, status: plan.status };
-  let committed: TimelineEntry | null = null;
-  const held = await holdOrderStock(tx, orderId, lines, {
+  const order = { id: orderId, number: started.number, status: p.plan.status };
+  const held = await holdOrderStock(tx, orderId, placedLines(p, started), {
     actor,
     reservationId: input.reservation_id,
     country: input.shipping_address.country,
-    allowSplit: allowsSplit(channel),
-    commit,
+    allowSplit: allowsSplit(ctx.channel),
+    commit: p.plan.commit,
     locations: ctx.locations,
     free: started.free,
-    also: (units) => {
-      if (!commit) return [];
-      if (units > 0)
-        committed = { from: order.status, to: order.status, action: "allocate", actor, reason: why };
-      // stock_committed_at went in with the order
-      return committedStatements(order, units, actor, why, true);
-    },
+    // stock_committed_at went in with the order
+    also: (units) =>
+      p.plan.commit ? committedStatements(order, units, actor, p.plan.commitReason, true) : [],
   });
-  // an approved order may have to wait for stock, or have nothing to ship
-  const stocked = items.some((i) => i.kind !== "digital");
-  if (plan.status === "approved" && (held.backordered > 0 || !stocked)) {
-    await settle(tx, orderId, settings, actor);
+  if (needsSettling(p, held.backordered)) {
+    await settle(tx, orderId, ctx.settings, actor);
     return { created: true, orderId };
   }
-  const view = placedView({
-    input,
-    ctx,
-    totals,
-    placedAt,
-    slaDueAt,
-    plan,
-    started,
-    held,
-    committed,
-    stockCommitted: commit,
-    bucket: commit ? "allocated" : "reserved",
-    actor,
-  });
+  const view = placedView(viewOf(p, started, held));
   return { created: true, orderId, ...(view ? { view } : {}) };
 }
+
+/** What placedView needs of a placed order. */
+export const viewOf = (p: Prepared, started: Started, held: HeldStock): Placed => ({
+  input: p.input,
+  ctx: p.ctx,
+  totals: p.totals,
+  placedAt: p.placedAt,
+  slaDueAt: p.slaDueAt,
+  plan: p.plan,
+  started,
+  held,
+  committed: committedEntry(p, held.units),
+  stockCommitted: p.plan.commit,
+  bucket: p.plan.commit ? "allocated" : "reserved",
+  actor: p.actor,
+});

@@ -72,24 +72,31 @@ export async function holdLines(
   await recordHolds(tx, orderId, wanted, opts.bucket);
 }
 
+/** One order's part of placement's stock statement. */
+export interface OrderTake {
+  orderId: number;
+  holds: LineHold[];
+  /** A checkout reservation's units (already reserved), matched to lines. */
+  handedOver: LineHold[];
+  /** Whether the units go straight to allocated (the order's stock is committed at placement). */
+  commit: boolean;
+}
+
+/** What an order takes: its stock changes, the stocked units and the counter rows to write. */
+export interface Taken {
+  changes: StockChange[];
+  units: number;
+  rows: HoldRow[];
+}
+
 /**
- * Placement's holds in one statement, on rows the caller has locked
- * (lockFree): units into `reserved`, or with `commit` straight into
- * `allocated` (one `allocation` movement, as holdStock does for later holds).
- * A checkout reservation's units (`handedOver`, already reserved) move from
- * reserved to allocated with them. The allocation counters and whatever `also`
- * returns for the units held go into that statement too. A refusal is
- * InsufficientStock: the caller's transaction rolls back, so nothing stays
- * held. Returns the stocked units and the counter rows written.
+ * The changes for an order's holds: units into `reserved`, or with `commit`
+ * straight into `allocated` (one `allocation` movement, as holdStock does for
+ * later holds). A checkout reservation's units (`handedOver`) move from
+ * reserved to allocated with them.
  */
-export async function takeStock(
-  tx: Tx,
-  orderId: number,
-  holds: LineHold[],
-  handedOver: LineHold[],
-  opts: { actor: string; commit: boolean; also?: (units: number) => RawBuilder<unknown>[] },
-): Promise<{ units: number; rows: HoldRow[] }> {
-  const reference = orderRef(orderId);
+export function planTake(t: OrderTake): Taken {
+  const reference = orderRef(t.orderId);
   const parts = (h: LineHold) =>
     h.item.kind === "digital"
       ? []
@@ -99,15 +106,15 @@ export async function takeStock(
           q: h.units * p.quantity,
         }));
   // Units committed at once go straight to allocated: one movement, not a reservation and its allocation.
-  const changes: StockChange[] = holds.flatMap(parts).map((x) => ({
+  const changes: StockChange[] = t.holds.flatMap(parts).map((x) => ({
     variantId: x.variantId,
     locationId: x.locationId,
-    deltas: opts.commit ? { allocated: x.q } : { reserved: x.q },
-    reason: opts.commit ? "allocation" : "reservation",
+    deltas: t.commit ? { allocated: x.q } : { reserved: x.q },
+    reason: t.commit ? "allocation" : "reservation",
     reference,
   }));
-  if (opts.commit) {
-    for (const x of handedOver.flatMap(parts)) {
+  if (t.commit) {
+    for (const x of t.handedOver.flatMap(parts)) {
       changes.push({
         variantId: x.variantId,
         locationId: x.locationId,
@@ -117,25 +124,52 @@ export async function takeStock(
       });
     }
   }
-  const all = [...holds, ...handedOver];
+  const all = [...t.holds, ...t.handedOver];
   const units = all.flatMap(parts).reduce((s, x) => s + x.q, 0);
-  const rows = holdRows(all);
-  const also = [
-    ...(rows.length ? [recordHoldsSql(orderId, rows, opts.commit ? "allocated" : "reserved")] : []),
-    ...(opts.also?.(units) ?? []),
-  ];
-  const result = await changeStock(tx, changes, {
-    actor: opts.actor,
-    guardFree: true,
-    also,
-    refusedOnly: true,
-  });
+  return { changes, units, rows: holdRows(all) };
+}
+
+/**
+ * Placement's holds for one order or a batch of them in one statement, on
+ * rows the caller has locked (lockFree): every order's changes, its
+ * allocation counters and whatever `also` holds. A refusal is
+ * InsufficientStock: the caller's transaction rolls back, so nothing stays
+ * held.
+ */
+export async function takeStock(
+  tx: Tx,
+  takes: { order: OrderTake; taken: Taken }[],
+  opts: { actor: string; also?: RawBuilder<unknown>[] },
+): Promise<void> {
+  const counters = takes.flatMap(({ order, taken }) =>
+    taken.rows.map((row) => ({
+      orderId: order.orderId,
+      row,
+      bucket: order.commit ? ("allocated" as const) : ("reserved" as const),
+    })),
+  );
+  const result = await changeStock(
+    tx,
+    takes.flatMap((t) => t.taken.changes),
+    {
+      actor: opts.actor,
+      guardFree: true,
+      also: [...(counters.length ? [recordHoldsSql(counters)] : []), ...(opts.also ?? [])],
+      refusedOnly: true,
+    },
+  );
   if (result.refused.length) {
     throw new InsufficientStock(
-      holds.map((h) => ({ sku: h.item.sku, requested: h.units, available: 0, location: h.location.code })),
+      takes.flatMap(({ order }) =>
+        order.holds.map((h) => ({
+          sku: h.item.sku,
+          requested: h.units,
+          available: 0,
+          location: h.location.code,
+        })),
+      ),
     );
   }
-  return { units, rows };
 }
 
 /** One allocation counter row: a line's units of one stocked variant at one location. */
@@ -181,20 +215,19 @@ export async function recordHolds(
   bucket: "reserved" | "allocated",
 ): Promise<void> {
   const rows = holdRows(holds);
-  if (rows.length) await recordHoldsSql(orderId, rows, bucket).execute(tx);
+  if (rows.length) await recordHoldsSql(rows.map((row) => ({ orderId, row, bucket }))).execute(tx);
 }
 
-function recordHoldsSql(orderId: number, rows: HoldRow[], bucket: "reserved" | "allocated") {
-  const col = <K extends keyof HoldRow>(k: K) => rows.map((r) => r[k]);
-  const qty = col("quantity");
-  const zero = rows.map(() => 0);
+function recordHoldsSql(counters: { orderId: number; row: HoldRow; bucket: "reserved" | "allocated" }[]) {
+  const col = <K extends keyof HoldRow>(k: K) => counters.map((c) => c.row[k]);
+  const held = (bucket: string) => counters.map((c) => (c.bucket === bucket ? c.row.quantity : 0));
   return sql`
     insert into order_allocations (order_id, line_id, variant_id, location_id, per_unit, counts_units,
                                    reserved, allocated, reasons)
-    select ${orderId}, * from unnest(${col("lineId")}::bigint[], ${col("variantId")}::bigint[],
-      ${rows.map((r) => r.location.id)}::bigint[], ${col("perUnit")}::int[], ${col("countsUnits")}::boolean[],
-      ${bucket === "reserved" ? qty : zero}::int[], ${bucket === "allocated" ? qty : zero}::int[],
-      ${rows.map((r) => JSON.stringify(r.reasons))}::jsonb[])
+    select * from unnest(${counters.map((c) => c.orderId)}::bigint[], ${col("lineId")}::bigint[],
+      ${col("variantId")}::bigint[], ${counters.map((c) => c.row.location.id)}::bigint[], ${col("perUnit")}::int[],
+      ${col("countsUnits")}::boolean[], ${held("reserved")}::int[], ${held("allocated")}::int[],
+      ${counters.map((c) => JSON.stringify(c.row.reasons))}::jsonb[])
     on conflict (line_id, variant_id, location_id) do update set
       reserved = order_allocations.reserved + excluded.reserved,
       allocated = order_allocations.allocated + excluded.allocated,
