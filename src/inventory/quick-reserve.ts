@@ -2,6 +2,7 @@ import { sql } from "kysely";
 import type { DB } from "../db/pool.js";
 import { InsufficientStock } from "../http/errors.js";
 import type { ReservationView } from "./reservations.js";
+import { levelEvents } from "./stock.js";
 
 export type { ReservationView };
 
@@ -169,7 +170,7 @@ export class QuickReserver {
       ),
       events as (
         insert into outbox_events (type, payload)
-        select 'inventory.level_changed', inventory_level_event(up.variant_id, up.location_id, to_jsonb(up)) from up
+        (${levelEvents("up")})
         union all
         select 'reservation.created', jsonb_build_object(
           'id', s.id, 'status', 'active', 'reference', s.reference, 'expires_at', s.expires_at,

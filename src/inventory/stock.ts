@@ -80,6 +80,24 @@ export interface ChangeResult {
 /** Buckets whose increase may bring a level row into existence. */
 const CREATING: Bucket[] = ["on_hand", "safety_stock", "incoming", "quarantine", "damaged", "return_pending"];
 
+/**
+ * The `inventory.level_changed` events of the level rows in CTE `rows` (the
+ * bucket columns as changed), one per row in (variant, location) order: the
+ * buckets, the SKU, the location code and the bundles the variant is part of.
+ * Joined set-wise rather than through the inventory_level_event function,
+ * whose call per row cost placement ~0.1 ms per order.
+ */
+export function levelEvents(rows: string): RawBuilder<unknown> {
+  const r = sql.raw(rows);
+  return sql`select 'inventory.level_changed', (to_jsonb(${r}) - 'variant_id' - 'location_id' - 'updated_at')
+      || jsonb_build_object('sku', v.sku, 'location', loc.code,
+        'bundles', (select coalesce(jsonb_agg(bv.sku), '[]') from bundle_components bc
+                    join variants bv on bv.product_id = bc.product_id
+                    where bc.component_variant_id = ${r}.variant_id))
+    from ${r} join variants v on v.id = ${r}.variant_id join locations loc on loc.id = ${r}.location_id
+    order by ${r}.variant_id, ${r}.location_id`;
+}
+
 export const levelKey = (variantId: number, locationId: number) => `${variantId}:${locationId}`;
 
 /**
@@ -201,8 +219,7 @@ export async function changeStock(
     ),
     events as (
       insert into outbox_events (type, payload)
-      select 'inventory.level_changed', inventory_level_event(up.variant_id, up.location_id, to_jsonb(up))
-      from up order by up.variant_id, up.location_id
+      ${levelEvents("up")}
     )${alsoCtes(opts.also ?? [])}
     ${
       opts.refusedOnly
