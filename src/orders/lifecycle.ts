@@ -25,34 +25,39 @@ const settingsOf = async (tx: Tx, o: ActionOptions) => o.settings ?? readOrderSe
 export async function commitStock(tx: Tx, order: OrderRow, actor: string, why: string): Promise<void> {
   if (order.stock_committed_at) return;
   const units = await commitOrderStock(tx, order.id, actor); // sets stock_committed_at too
-  await runAsOne(tx, committedStatements(order, units, actor, why, true));
+  await runAsOne(tx, committedStatements([{ order, units }], actor, why, true));
 }
 
 /**
- * The statements that mark the order committed, with its timeline entry and
- * event (the stock has moved already). `marked`: stock_committed_at is set
- * already (placement writes it with the order).
+ * The statements that mark orders committed, with their timeline entries and
+ * events (the stock has moved already). `marked`: stock_committed_at is set
+ * already (placement writes it with the order). Orders that hold no units yet
+ * (backordered or digital) get no entry: later fills go straight to allocated.
  */
 export function committedStatements(
-  order: Pick<OrderRow, "id" | "number" | "status">,
-  units: number,
+  orders: { order: Pick<OrderRow, "id" | "number" | "status">; units: number }[],
   actor: string,
   why: string,
   marked = false,
 ): RawBuilder<unknown>[] {
+  const ids = orders.map((o) => o.order.id);
   const mark = marked
     ? []
     : [
-        sql`update orders set stock_committed_at = coalesce(stock_committed_at, now()) where id = ${order.id}`,
+        sql`update orders set stock_committed_at = coalesce(stock_committed_at, now()) where id = any(${ids}::bigint[])`,
       ];
-  // nothing held yet (backordered or digital): later fills go straight to allocated
-  if (units === 0) return mark;
-  const payload = JSON.stringify({ id: order.id, number: order.number, units, reason: why });
+  const held = orders.filter((o) => o.units > 0);
+  if (held.length === 0) return mark;
+  const col = <T>(f: (o: (typeof held)[number]) => T) => held.map(f);
+  const u = sql`unnest(${col((o) => o.order.id)}::bigint[], ${col((o) => o.order.number)}::text[],
+    ${col((o) => o.order.status)}::text[], ${col((o) => o.units)}::int[]) with ordinality as u(id, number, status, units, k)`;
   return [
     ...mark,
     sql`insert into order_timeline (order_id, from_status, to_status, action, actor, reason)
-        values (${order.id}, ${order.status}, ${order.status}, 'allocate', ${actor}, ${why})`,
-    sql`insert into outbox_events (type, payload) values ('order.allocated', ${payload}::jsonb)`,
+        select u.id, u.status, u.status, 'allocate', ${actor}, ${why} from ${u} order by u.k`,
+    sql`insert into outbox_events (type, payload)
+        select 'order.allocated', jsonb_build_object('id', u.id, 'number', u.number, 'units', u.units, 'reason', ${why}::text)
+        from ${u} order by u.k`,
   ];
 }
 

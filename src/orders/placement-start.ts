@@ -152,7 +152,7 @@ export interface Started {
   number: string;
   /** Line ids (drawn, not yet written) by line number. */
   lineIds: Map<number, number>;
-  /** Free units of the locked rows (shared by the orders written together). */
+  /** Free units of the rows read (shared by the orders written together). */
   free: FreeStock;
   /** The transaction's timestamp, as a timestamptz column and as JSON gives it. */
   now: Date;
@@ -172,9 +172,10 @@ export interface StartWrite {
 
 /**
  * Writes the plans of one or more orders in one statement: the orders, their
- * timelines, events and payments, then locks the balance rows of
- * `lockVariantIds` in (variant, location) order — only once the order rows
- * are in, so the lock order stays order → stock. An order whose (channel,
+ * timelines, events and payments, then reads the free units of the balance
+ * rows of `lockVariantIds` — with `lock`, locking them in (variant, location)
+ * order, and only once the order rows are in, so the lock order stays
+ * order → stock. An order whose (channel,
  * external_id) exists is not written and gets null: the unique index
  * decides, and a concurrent duplicate waits here for the first to commit.
  */
@@ -182,6 +183,7 @@ export async function writeStarts(
   tx: Tx,
   ws: StartWrite[],
   lockVariantIds: number[],
+  o: { lock: boolean } = { lock: true },
 ): Promise<(Started | null)[]> {
   const col = <T>(f: (w: StartWrite) => T) => ws.map(f);
   const each = <T>(f: (w: StartWrite) => T[]) => ws.flatMap((w, i) => f(w).map((x) => ({ n: i + 1, x })));
@@ -260,7 +262,7 @@ export async function writeStarts(
       select variant_id, location_id, on_hand - reserved - allocated - safety_stock as free
       from inventory_levels
       where variant_id = any((select ${[...new Set(lockVariantIds)]}::bigint[])::bigint[]) and exists (select from ins)
-      order by variant_id, location_id for update
+      order by variant_id, location_id ${o.lock ? sql`for update` : sql``}
     )
     select (select json_agg(id order by n) from ids) as ids,
       coalesce((select json_agg(json_build_array(id, number)) from ins), '[]') as written,

@@ -185,7 +185,7 @@ export async function placeOrder(
     free: started.free,
     // stock_committed_at went in with the order
     also: (units) =>
-      p.plan.commit ? committedStatements(order, units, actor, p.plan.commitReason, true) : [],
+      p.plan.commit ? committedStatements([{ order, units }], actor, p.plan.commitReason, true) : [],
   });
   if (needsSettling(p, held.backordered)) {
     await settle(tx, orderId, ctx.settings, actor);

@@ -6,7 +6,7 @@ import { cancelOrder } from "./cancellation.js";
 import { createChannel, listChannels } from "./channels.js";
 import { fulfilmentRoutes } from "./fulfilment-routes.js";
 import { approveOrder, completeOrder, holdOrder, recordPayment, releaseOrder } from "./lifecycle.js";
-import { placeOrder } from "./placement.js";
+import { OrderPlacer, placeAndShow } from "./placement-queue.js";
 import { listOrders } from "./queue.js";
 import * as S from "./schema.js";
 import { OrderSettings, OrderSettingsPatch, readOrderSettings, updateOrderSettings } from "./settings.js";
@@ -19,6 +19,11 @@ export const actorOf = (req: { principal?: { actor: string } }) => req.principal
 /** Orders, channels and order settings: parse, call one service function, reply with the order. */
 export async function orderRoutes(app: App, deps: AppDeps) {
   const { db } = deps;
+  const placer = new OrderPlacer(
+    db,
+    Number(process.env.KEEL_PLACE_INFLIGHT ?? 2),
+    Number(process.env.KEEL_PLACE_BATCH ?? 64),
+  );
 
   app.post(
     "/v1/orders",
@@ -32,12 +37,14 @@ export async function orderRoutes(app: App, deps: AppDeps) {
         response: { 200: V.Order, 201: V.Order, ...V.problems },
       },
     },
-    (req, reply) =>
-      write(db, req, reply, async (tx) => {
-        const placed = await placeOrder(tx, req.body, { actor: actorOf(req) });
-        const body = placed.view ?? (await getOrderView(tx, placed.orderId));
-        return { status: placed.created ? 201 : 200, body };
-      }),
+    async (req, reply) => {
+      // With an Idempotency-Key the key is stored in the order's own transaction: placed alone.
+      if (req.headers["idempotency-key"] !== undefined)
+        return write(db, req, reply, (tx) => placeAndShow(tx, req.body, { actor: actorOf(req) }));
+      const placed = await placer.place(req.body, actorOf(req));
+      reply.code(placed.status);
+      return placed.body;
+    },
   );
 
   app.get(
