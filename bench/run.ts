@@ -8,6 +8,7 @@ import os from "node:os";
 import { sql } from "kysely";
 import { freshDatabase, type LoadResult, load, loadStock, startKeel, table, timeEndpoints } from "./lib.js";
 import { ceiling } from "./scenarios/ceiling.js";
+import { placementCeiling } from "./scenarios/placement.js";
 
 const args = process.argv.slice(2);
 const secondsArg = args.indexOf("--seconds");
@@ -105,27 +106,28 @@ try {
         postal_code: "10115",
         country: "DE",
       };
+      const orderBody = () => {
+        buyer += 1;
+        const lines = [...new Set([pick(), pick(), pick()])].map((sku) => ({
+          sku,
+          quantity: 1,
+          unit_price: 1000,
+        }));
+        return {
+          currency: "EUR",
+          lines,
+          customer: { email: `buyer${buyer}@example.com`, name: "Bench Buyer" },
+          shipping_address: address,
+          payment: { status: "paid" as const, amount: lines.length * 1000 },
+        };
+      };
       const r = await measured({
         url: `${keel.base}/v1/orders`,
         method: "POST",
         connections: 64,
         duration: seconds,
         headers: auth,
-        body: () => {
-          buyer += 1;
-          const lines = [...new Set([pick(), pick(), pick()])].map((sku) => ({
-            sku,
-            quantity: 1,
-            unit_price: 1000,
-          }));
-          return JSON.stringify({
-            currency: "EUR",
-            lines,
-            customer: { email: `buyer${buyer}@example.com`, name: "Bench Buyer" },
-            shipping_address: address,
-            payment: { status: "paid", amount: lines.length * 1000 },
-          });
-        },
+        body: () => JSON.stringify(orderBody()),
       });
       print(
         table("3. POST /v1/orders, 3 lines, 10,000 SKUs, 64 connections (paid, auto-approved)", [
@@ -138,6 +140,19 @@ try {
             ...cpu(r),
           },
         ]),
+      );
+      const direct = await placementCeiling({ db: env.db, body: orderBody, seconds, batch: 32, parallel: 3 });
+      print(
+        table(
+          "3b. The same orders without HTTP: Keel's batch placement in-process, 3 batches of 32 in flight",
+          [
+            {
+              "orders/s": Math.round(direct.ops),
+              "CPU ms/order: Node": direct.cpu.node.toFixed(2),
+              PostgreSQL: direct.cpu.postgres.toFixed(2),
+            },
+          ],
+        ),
       );
     }
 
