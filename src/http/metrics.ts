@@ -12,7 +12,24 @@ const requests = new client.Histogram({
   registers: [registry],
 });
 
-/** Prometheus metrics at /metrics: process defaults plus request latency per route. */
+/** Requests answered per database statement or transaction where concurrent requests are coalesced. */
+export const batchSize = new client.Histogram({
+  name: "keel_batch_size",
+  help: "Requests per coalesced batch: quick reservations per statement, orders per placement transaction",
+  labelNames: ["kind"],
+  buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 500],
+  registers: [registry],
+});
+
+/** Orders a batch handed to the one-by-one path, and why. */
+export const placedAlone = new client.Counter({
+  name: "keel_orders_placed_alone_total",
+  help: "Orders placed on their own instead of in a batch: refused for stock, stale stock after retries, a checkout reservation or repeated channel order, or a failed batch",
+  labelNames: ["why"],
+  registers: [registry],
+});
+
+/** Prometheus metrics at /metrics: process defaults, request latency per route, and how well concurrent requests coalesce. */
 export const metricsPlugin = fp(async (app: FastifyInstance) => {
   app.addHook("onResponse", async (req, reply) => {
     requests.observe(

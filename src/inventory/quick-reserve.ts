@@ -1,6 +1,7 @@
 import { sql } from "kysely";
 import type { DB } from "../db/pool.js";
 import { InsufficientStock } from "../http/errors.js";
+import { batchSize } from "../http/metrics.js";
 import type { ReservationView } from "./reservations.js";
 import { levelEvents } from "./stock.js";
 
@@ -106,6 +107,7 @@ export class QuickReserver {
   private async run(batch: Pending[]): Promise<Pending[]> {
     this.stats.statements += 1;
     this.stats.requests += batch.length;
+    batchSize.observe({ kind: "reservations" }, batch.length);
     const r = batch.map((p) => p.req);
     const result = await sql<Outcome>`
       with req as (

@@ -263,6 +263,14 @@ describe("batched placement", () => {
     expect(results.filter((r) => r.status === 409 && r.code === "insufficient_stock").length).toBe(35);
     for (const r of placed.slice(0, 5)) expect(r.body).toEqual(await getOrderView(t.db, r.body.id));
     expect(placer.stats.batches).toBeLessThan(60);
+    // operators see the coalescing, and why orders left their batch
+    const metrics = (await t.app.inject({ method: "GET", url: "/metrics", headers: t.auth })).body;
+    // every refused order went alone (some more: a batch decided on stock read before another committed)
+    const alone = Number(
+      /keel_orders_placed_alone_total\{why="refused for stock"\} (\d+)/.exec(metrics)?.[1],
+    );
+    expect(alone).toBeGreaterThanOrEqual(35);
+    expect(metrics).toMatch(/keel_batch_size_count\{kind="orders"\} \d+/);
     expect(await level(t, "FLASH", "EAST")).toMatchObject({ on_hand: 25, allocated: 25 });
   });
 });

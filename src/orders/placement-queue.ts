@@ -1,6 +1,7 @@
 import type { DB } from "../db/pool.js";
 import { inTransaction, type Tx } from "../db/tx.js";
 import type { WriteResult } from "../http/idempotency.js";
+import { batchSize, placedAlone } from "../http/metrics.js";
 import { placeOrder } from "./placement.js";
 import { BatchRefused, BatchStale, placeBatch } from "./placement-batch.js";
 import type { PlaceOrderBody } from "./schema.js";
@@ -86,6 +87,7 @@ export class OrderPlacer {
 
   private async run(batch: Pending[], lock = false): Promise<void> {
     this.stats.batches += 1;
+    batchSize.observe({ kind: "orders" }, batch.length);
     try {
       const outcomes = await inTransaction(this.db, (tx) =>
         placeBatch(
@@ -100,27 +102,29 @@ export class OrderPlacer {
           this.stats.batched += 1;
           p.resolve({ status: o.placed.created ? 201 : 200, body: o.placed.view });
         } else if ("refused" in o) p.reject(o.refused);
-        else this.alone(p);
+        else this.alone(p, "not batchable");
       });
     } catch (err) {
       if (err instanceof BatchStale && !lock) return this.run(batch, true);
       if (!(err instanceof BatchRefused)) {
-        for (const p of batch) this.alone(p);
+        for (const p of batch) this.alone(p, "batch failed");
         return;
       }
       const refused = new Set(err.refused);
       const again: Pending[] = [];
       batch.forEach((p, k) => {
         p.attempts += 1;
-        if (refused.has(k) || p.attempts >= MAX_ATTEMPTS) this.alone(p);
+        if (refused.has(k)) this.alone(p, "refused for stock");
+        else if (p.attempts >= MAX_ATTEMPTS) this.alone(p, "retried too often");
         else again.push(p);
       });
       this.queue.unshift(...again);
     }
   }
 
-  private alone(p: Pending): void {
+  private alone(p: Pending, why: string): void {
     this.stats.alone += 1;
+    placedAlone.inc({ why });
     inTransaction(this.db, (tx) => placeAndShow(tx, p.input, { actor: p.actor })).then(p.resolve, p.reject);
   }
 }
