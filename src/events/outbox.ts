@@ -1,5 +1,6 @@
 import { sql } from "kysely";
 import type { DB } from "../db/pool.js";
+import { jsonbArray } from "../db/statements.js";
 import type { Tx } from "../db/tx.js";
 import { NotFound } from "../http/errors.js";
 
@@ -19,7 +20,7 @@ export interface NewEvent {
 export async function emit(tx: Tx, events: NewEvent[]): Promise<void> {
   if (events.length === 0) return;
   await sql`insert into outbox_events (type, payload)
-    select t, p from unnest(${events.map((e) => e.type)}::text[], ${events.map((e) => JSON.stringify(e.payload))}::jsonb[]) as x(t, p)`.execute(
+    select t, p from unnest(${events.map((e) => e.type)}::text[], ${jsonbArray(events.map((e) => e.payload))}) as x(t, p)`.execute(
     tx,
   );
 }
@@ -32,7 +33,13 @@ export async function emit(tx: Tx, events: NewEvent[]): Promise<void> {
  */
 export async function listEvents(
   db: DB,
-  opts: { after: number; limit: number; types?: string[] },
+  opts: {
+    after: number;
+    limit: number;
+    types?: string[];
+    /** Only these types' payloads are read (the others come with payload null); all when left out. */
+    payloadOf?: string[];
+  },
 ): Promise<OutboxEvent[]> {
   let from = sql`true`;
   if (opts.after > 0) {
@@ -45,7 +52,10 @@ export async function listEvents(
     from = sql`(e.txid, e.id) > (select c.txid, c.id from outbox_events c where c.id = ${opts.after})`;
   }
   const rows = await sql<OutboxEvent>`
-    select e.id, e.type, e.payload, e.created_at from outbox_events e
+    select e.id, e.type,
+      ${opts.payloadOf ? sql`case when e.type = any(${opts.payloadOf}::text[]) then e.payload end` : sql`e.payload`} as payload,
+      e.created_at
+    from outbox_events e
     where e.txid < pg_snapshot_xmin(pg_current_snapshot()) and ${from}
       ${opts.types?.length ? sql`and e.type = any(${opts.types}::text[])` : sql``}
     order by e.txid, e.id limit ${opts.limit}`.execute(db);

@@ -1,5 +1,6 @@
 import { sql } from "kysely";
 import type { HoldReason, OrderStatus, PaymentKind, PaymentStatus } from "../db/schema.js";
+import { jsonbArray } from "../db/statements.js";
 import type { Tx } from "../db/tx.js";
 import type { FreeStock } from "../inventory/plan.js";
 import { levelKey } from "../inventory/stock.js";
@@ -190,7 +191,6 @@ export async function writeStarts(
   const entries = each((w) => w.plan.entries);
   const events = each((w) => w.plan.events);
   const pays = each((w) => (w.plan.payment ? [{ ...w.plan.payment, actor: w.actor }] : []));
-  const json = (v: unknown) => (v == null ? null : JSON.stringify(v));
   // Array sizes are sub-selects, so every execution is costed like the generic plan and PostgreSQL
   // keeps that plan rather than planning each placement anew.
   const found = await sql<{
@@ -205,11 +205,11 @@ export async function writeStarts(
       select * from unnest(
         ${col((w) => w.channelId)}::bigint[], ${col((w) => w.input.external_id ?? null)}::text[],
         ${col((w) => w.plan.status)}::text[], ${col((w) => w.plan.heldFrom)}::text[],
-        ${col((w) => JSON.stringify(w.plan.holdReasons))}::jsonb[], ${col((w) => w.plan.paymentStatus)}::text[],
+        ${jsonbArray(col((w) => w.plan.holdReasons))}, ${col((w) => w.plan.paymentStatus)}::text[],
         ${col((w) => w.input.currency)}::text[], ${col((w) => w.input.customer.email)}::text[],
         ${col((w) => w.input.customer.name ?? null)}::text[], ${col((w) => w.input.customer.phone ?? null)}::text[],
-        ${col((w) => JSON.stringify(w.input.shipping_address))}::jsonb[],
-        ${col((w) => json(w.input.billing_address))}::jsonb[], ${col((w) => w.totals.subtotal)}::bigint[],
+        ${jsonbArray(col((w) => w.input.shipping_address))},
+        ${jsonbArray(col((w) => w.input.billing_address))}, ${col((w) => w.totals.subtotal)}::bigint[],
         ${col((w) => w.totals.discount)}::bigint[], ${col((w) => w.totals.shipping)}::bigint[],
         ${col((w) => w.totals.tax)}::bigint[], ${col((w) => w.totals.total)}::bigint[],
         ${col((w) => w.placedAt.toISOString())}::timestamptz[], ${col((w) => w.slaDueAt.toISOString())}::timestamptz[],
@@ -247,7 +247,7 @@ export async function writeStarts(
       insert into outbox_events (type, payload)
       select u.t, u.p || jsonb_build_object('id', mine.id, 'number', mine.number)
       from unnest(${events.map((e) => e.n)}::int[], ${events.map((e) => e.x.type)}::text[],
-        ${events.map((e) => JSON.stringify(e.x.payload))}::jsonb[]) with ordinality as u(n, t, p, k)
+        ${jsonbArray(events.map((e) => e.x.payload))}) with ordinality as u(n, t, p, k)
       join mine on mine.n = u.n
       order by u.k
     ), paid as (

@@ -1,5 +1,6 @@
 import { type RawBuilder, sql } from "kysely";
 import type { DecisionReason } from "../db/schema.js";
+import { jsonbArray } from "../db/statements.js";
 import type { Tx } from "../db/tx.js";
 import { InsufficientStock } from "../http/errors.js";
 import { releaseHolds } from "../inventory/holds.js";
@@ -177,7 +178,7 @@ export function linesInsertSql(
       ${rows.map((r) => r.l.item.sku)}::text[], ${rows.map((r) => r.l.item.kind)}::text[],
       ${rows.map((r) => r.l.title)}::text[], ${rows.map((r) => r.l.quantity)}::int[],
       ${rows.map((r) => r.l.unitPrice)}::bigint[], ${rows.map((r) => r.d.backordered)}::int[],
-      ${rows.map((r) => JSON.stringify(r.d.decision))}::jsonb[])
+      ${jsonbArray(rows.map((r) => r.d.decision))})
       as u(id, order_id, line_no, variant_id, sku, kind, title, quantity, unit_price, backordered, decision)
     order by u.id`;
 }

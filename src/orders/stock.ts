@@ -1,5 +1,6 @@
 import { type RawBuilder, sql } from "kysely";
 import type { DecisionReason } from "../db/schema.js";
+import { jsonbArray } from "../db/statements.js";
 import type { Tx } from "../db/tx.js";
 import { InsufficientStock } from "../http/errors.js";
 import { holdStock } from "../inventory/holds.js";
@@ -227,7 +228,7 @@ function recordHoldsSql(counters: { orderId: number; row: HoldRow; bucket: "rese
     select * from unnest(${counters.map((c) => c.orderId)}::bigint[], ${col("lineId")}::bigint[],
       ${col("variantId")}::bigint[], ${counters.map((c) => c.row.location.id)}::bigint[], ${col("perUnit")}::int[],
       ${col("countsUnits")}::boolean[], ${held("reserved")}::int[], ${held("allocated")}::int[],
-      ${counters.map((c) => JSON.stringify(c.row.reasons))}::jsonb[])
+      ${jsonbArray(counters.map((c) => c.row.reasons))})
     on conflict (line_id, variant_id, location_id) do update set
       reserved = order_allocations.reserved + excluded.reserved,
       allocated = order_allocations.allocated + excluded.allocated,
