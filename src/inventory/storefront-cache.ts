@@ -32,7 +32,8 @@ export class StorefrontCache {
     feed: EventFeed,
     private maxEntries = 200_000,
   ) {
-    this.unsubscribe = feed.subscribe((events) => this.apply(events));
+    // stock changes name their SKU; catalogue and location events clear everything, whatever they say
+    this.unsubscribe = feed.subscribe((events) => this.apply(events), ["inventory.level_changed"]);
   }
 
   async get(skus: string[]): Promise<StorefrontEntry[]> {

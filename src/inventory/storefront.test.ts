@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { listen, type TestContext, testApp } from "../../test/helpers.js";
 import { expectLedgerConsistent, location, product, stock } from "../../test/shop.js";
+import { EventFeed } from "../events/feed.js";
 
 /** What shoppers and integrations read: storefront statuses (cached, streamed) and the event feed. */
 let t: TestContext;
@@ -98,5 +99,40 @@ describe("storefront cache and stream", () => {
     await t.app.feed.poll();
     await until(/"status":"out_of_stock"/);
     controller.abort();
+  });
+});
+
+describe("event feed", () => {
+  it("reads only the payloads its listeners ask for, and every payload once one asks for all", async () => {
+    const feed = new EventFeed(t.db, 0);
+    await feed.start();
+    const seen: { type: string; payload: unknown }[] = [];
+    const stop = feed.subscribe((events) => seen.push(...events), ["inventory.level_changed"]);
+    await product(t, ["KETTLE"]); // product.created, whose payload nobody asked for
+    await stock(t, "KETTLE", "EAST", 5);
+    const drain = async (until: () => boolean) => {
+      for (let i = 0; i < 200 && !until(); i++) {
+        await feed.poll();
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    const kettle = (e: { payload: unknown }) => (e.payload as { sku?: string } | null)?.sku === "KETTLE";
+    await drain(() => seen.some(kettle));
+    const level = seen.find(kettle);
+    expect(level?.type).toBe("inventory.level_changed");
+    expect(level?.payload).toMatchObject({ sku: "KETTLE", location: "EAST", on_hand: 5 });
+    const others = seen.filter((e) => e.type !== "inventory.level_changed");
+    expect(others.length).toBeGreaterThan(0); // still delivered, so listeners see every change happen
+    expect(others.every((e) => e.payload === null)).toBe(true);
+
+    const all: { type: string; payload: unknown }[] = [];
+    feed.subscribe((events) => all.push(...events));
+    await product(t, ["TEAPOT"]);
+    await drain(() => all.some((e) => e.type !== "inventory.level_changed"));
+    expect(all.filter((e) => e.type !== "inventory.level_changed").every((e) => e.payload !== null)).toBe(
+      true,
+    );
+    stop();
+    await feed.stop();
   });
 });
