@@ -27,8 +27,10 @@ export interface Principal {
 
 /**
  * Verifies bearer keys with a short in-process cache, so a busy client costs
- * one hash per request instead of one query. A revoked key stops working
- * within `ttlMs`.
+ * one map lookup per request instead of a hash and a query. The cache is keyed
+ * by the key as presented (it lives only in this process's memory, where
+ * every request's header is anyway); the database holds only hashes. A
+ * revoked key stops working within `ttlMs`.
  */
 export class KeyVerifier {
   private cache = new Map<string, { principal: Principal | null; until: number }>();
@@ -39,11 +41,10 @@ export class KeyVerifier {
   ) {}
 
   async verify(key: string): Promise<Principal | null> {
-    const hash = hashKey(key);
-    const cacheKey = hash.toString("base64");
-    const hit = this.cache.get(cacheKey);
+    const hit = this.cache.get(key);
     const now = Date.now();
     if (hit && hit.until > now) return hit.principal;
+    const hash = hashKey(key);
     const row = await this.db
       .selectFrom("api_keys")
       .select(["id", "name"])
@@ -52,7 +53,7 @@ export class KeyVerifier {
       .executeTakeFirst();
     const principal = row ? { apiKeyId: row.id, actor: `api_key:${row.name}` } : null;
     if (this.cache.size > 10_000) this.cache.clear();
-    this.cache.set(cacheKey, { principal, until: now + this.ttlMs });
+    this.cache.set(key, { principal, until: now + this.ttlMs });
     return principal;
   }
 }
