@@ -1,5 +1,6 @@
 import { sql } from "kysely";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { safeEncode } from "zod";
 import { type TestContext, testApp } from "../../test/helpers.js";
 import { level, location, product, stock } from "../../test/shop.js";
 import { inTransaction } from "../db/tx.js";
@@ -10,6 +11,7 @@ import { OrderPlacer, placeAndShow } from "./placement-queue.js";
 import type { PlaceOrderBody } from "./schema.js";
 import { expectConsistent, orderBody, settings, snapshot } from "./testing.js";
 import { getOrderView } from "./view.js";
+import * as V from "./view-schema.js";
 
 /**
  * Batched placement must be indistinguishable from placing the same orders
@@ -115,6 +117,11 @@ describe("batched placement", () => {
     const batched = outcomes.map((o) => ("placed" in o ? o.placed : null)!);
     // the batch's answers are what reading the orders back gives
     for (const b of batched) expect(b.view).toEqual(await getOrderView(t.db, b.orderId));
+    // views built in memory are sent as JSON text: byte for byte what the response schema would send
+    expect(batched.filter((b) => b.built).length).toBeGreaterThan(2);
+    for (const b of batched.filter((b) => b.built)) {
+      expect(JSON.stringify(b.view)).toBe(JSON.stringify(safeEncode(V.Order, b.view).data));
+    }
     for (const [i, b] of batched.entries()) {
       expect(b.created).toBe(true);
       expect(await recordsOf(b.orderId)).toEqual(await recordsOf(alone[i].body.id));
@@ -166,7 +173,7 @@ describe("batched placement", () => {
       placeBatch(tx, [again, fresh, { ...fresh }], { actor: "test", lock: false }),
     );
     expect(out[0]).toEqual({
-      placed: { created: false, orderId: placed.placed.orderId, view: expect.anything() },
+      placed: { created: false, orderId: placed.placed.orderId, view: expect.anything(), built: false },
     });
     expect("placed" in out[1] && out[1].placed.created).toBe(true);
     expect(out[2]).toEqual({ alone: true });

@@ -52,7 +52,12 @@ import { getOrderView } from "./view.js";
 
 /** What became of one request of a batch. */
 export type BatchOutcome =
-  | { placed: Required<PlaceResult> }
+  | {
+      placed: Required<PlaceResult> & {
+        /** The view was built from what placement wrote (placedView), so it is in the response schema's key order. */
+        built: boolean;
+      };
+    }
   /** Refused before anything was written; nothing of it is in the database. */
   | { refused: unknown }
   /** Not placed in this batch: place it on its own (a checkout reservation, or a second request for the same channel order). */
@@ -200,10 +205,9 @@ export async function placeBatch(
     const held = { units: taken.units, backordered: d.backordered, rows: taken.rows, lines: d.lines };
     const orderId = started.orderId;
     if (needsSettling(p, d.backordered)) await settle(tx, orderId, p.ctx.settings, actor);
-    const view =
-      (needsSettling(p, d.backordered) ? null : placedView(viewOf(p, started, held))) ??
-      (await getOrderView(tx, orderId));
-    out[i] = { placed: { created: true, orderId, view } };
+    const built = needsSettling(p, d.backordered) ? null : placedView(viewOf(p, started, held));
+    const view = built ?? (await getOrderView(tx, orderId));
+    out[i] = { placed: { created: true, orderId, view, built: built !== null } };
   }
   return out;
 }
@@ -226,6 +230,6 @@ async function answerDuplicates(
   const ids = new Map(found.rows.map((r) => [`${r.channel_id}\u0000${r.external_id}`, r.id]));
   for (const { i, p } of dup) {
     const orderId = ids.get(`${p.ctx.channel.id}\u0000${p.input.external_id}`)!;
-    out[i] = { placed: { created: false, orderId, view: await getOrderView(tx, orderId) } };
+    out[i] = { placed: { created: false, orderId, view: await getOrderView(tx, orderId), built: false } };
   }
 }

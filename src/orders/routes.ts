@@ -43,7 +43,9 @@ export async function orderRoutes(app: App, deps: AppDeps) {
         return write(db, req, reply, (tx) => placeAndShow(tx, req.body, { actor: actorOf(req) }));
       const placed = await placer.place(req.body, actorOf(req));
       reply.code(placed.status);
-      return placed.body;
+      if (placed.json === undefined) return placed.body;
+      reply.type("application/json; charset=utf-8");
+      return placed.json as unknown as z.infer<typeof V.Order>;
     },
   );
 
