@@ -1,9 +1,11 @@
 /**
- * `tsx bench/profile-summary.ts <file.cpuprofile> [top]`: the functions with
+ * `tsx bench/profile-summary.ts <file.cpuprofile>… [top]`: the functions with
  * the most self time in a V8 CPU profile (as written with BENCH_PROF), and the
- * share of time by package, so a profile can be read without DevTools.
+ * share of time by package, so a profile can be read without DevTools. Given
+ * several files (a glob also matches the profile of tsx's loader thread), it
+ * reads the largest: the API's main thread.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 
 interface Node {
   id: number;
@@ -16,11 +18,14 @@ interface Profile {
   timeDeltas: number[];
 }
 
-const [file, topArg] = process.argv.slice(2);
-if (!file) {
-  process.stderr.write("usage: tsx bench/profile-summary.ts <file.cpuprofile> [top]\n");
+const args = process.argv.slice(2);
+const topArg = args.find((a) => /^\d+$/.test(a));
+const files = args.filter((a) => a !== topArg);
+if (files.length === 0) {
+  process.stderr.write("usage: tsx bench/profile-summary.ts <file.cpuprofile>… [top]\n");
   process.exit(2);
 }
+const file = files.reduce((a, b) => (statSync(b).size > statSync(a).size ? b : a));
 const profile = JSON.parse(readFileSync(file, "utf8")) as Profile;
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));
 const self = new Map<number, number>();
