@@ -12,6 +12,40 @@ import { migrate } from "../src/db/migrate.js";
 import { createDb, type DB } from "../src/db/pool.js";
 import { createApiKey } from "../src/http/auth.js";
 
+/**
+ * What an interrupted run must undo, newest first: the Keel child before the
+ * database it uses, the database before its directory. Without it Ctrl-C left
+ * the API process orphaned (still polling), an embedded server running and
+ * its temporary directory behind. Signals that arrive while it runs (tsx
+ * passes its own on, so each one comes twice) change nothing.
+ */
+const undo: (() => Promise<void>)[] = [];
+let interrupted = false;
+for (const [signal, code] of [
+  ["SIGINT", 130],
+  ["SIGTERM", 143],
+] as const) {
+  process.on(signal, () => {
+    if (interrupted) return;
+    interrupted = true;
+    process.stderr.write(`\n${signal}: stopping Keel and the database…\n`);
+    (async () => {
+      for (const f of undo.reverse()) await f().catch(() => {});
+    })().finally(() => process.exit(code));
+  });
+}
+
+/** Registers `f` to run if the run is interrupted; returns `f` wrapped to unregister itself and run once. */
+function undoable(f: () => Promise<void>): () => Promise<void> {
+  undo.push(f);
+  return async () => {
+    const at = undo.indexOf(f);
+    if (at < 0) return;
+    undo.splice(at, 1);
+    await f();
+  };
+}
+
 export interface BenchEnv {
   url: string;
   db: DB;
@@ -23,6 +57,7 @@ export interface BenchEnv {
 export async function freshDatabase(): Promise<BenchEnv> {
   let server: EmbeddedServer | undefined;
   let dir: string | undefined;
+  let dropServer = async () => {};
   let adminUrl = process.env.DATABASE_URL;
   if (!adminUrl) {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), "keel-bench-"));
@@ -40,6 +75,12 @@ export async function freshDatabase(): Promise<BenchEnv> {
       settings: { max_connections: 400, ...extra },
     });
     adminUrl = server.adminUrl;
+    const started = server;
+    const tmp = dir;
+    dropServer = undoable(async () => {
+      await started.stop();
+      await fs.rm(tmp, { recursive: true, force: true });
+    });
     postmasterPid = Number(
       (await fs.readFile(path.join(dir, "pg", "postmaster.pid"), "utf8")).split("\n")[0],
     );
@@ -56,15 +97,14 @@ export async function freshDatabase(): Promise<BenchEnv> {
     url,
     db,
     key,
-    async close() {
+    close: undoable(async () => {
       await db.destroy();
       const admin = new pg.Client({ connectionString: adminUrl });
       await admin.connect();
       await admin.query(`drop database if exists ${name} with (force)`);
       await admin.end();
-      await server?.stop();
-      if (dir) await fs.rm(dir, { recursive: true, force: true });
-    },
+      await dropServer();
+    }),
   };
 }
 
@@ -91,20 +131,19 @@ export async function startKeel(url: string, env: Record<string, string> = {}): 
     stdio: ["ignore", "pipe", "inherit"],
   });
   keelPid = child.pid;
+  const stop = undoable(async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once("exit", r));
+    child.kill("SIGTERM");
+    await exited;
+  });
   await new Promise<void>((resolve, reject) => {
     child.stdout?.on("data", (chunk: Buffer) => {
       if (chunk.toString().includes("ready")) resolve();
     });
     child.once("exit", (code) => reject(new Error(`bench server exited with ${code}`)));
   });
-  return {
-    base: `http://127.0.0.1:${port}`,
-    async stop() {
-      const exited = new Promise((r) => child.once("exit", r));
-      child.kill("SIGTERM");
-      await exited;
-    },
-  };
+  return { base: `http://127.0.0.1:${port}`, stop };
 }
 
 export interface LoadResult {
