@@ -204,8 +204,9 @@ export async function placeBatch(
   for (const { i, p, started, d, taken } of decided) {
     const held = { units: taken.units, backordered: d.backordered, rows: taken.rows, lines: d.lines };
     const orderId = started.orderId;
-    if (needsSettling(p, d.backordered)) await settle(tx, orderId, p.ctx.settings, actor);
-    const built = needsSettling(p, d.backordered) ? null : placedView(viewOf(p, started, held));
+    const settling = needsSettling(p, d.backordered);
+    if (settling) await settle(tx, orderId, p.ctx.settings, actor);
+    const built = settling ? null : placedView(viewOf(p, started, held));
     const view = built ?? (await getOrderView(tx, orderId));
     out[i] = { placed: { created: true, orderId, view, built: built !== null } };
   }
