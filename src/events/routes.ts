@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { requires } from "../access/permissions.js";
 import type { App, AppDeps } from "../http/app.js";
 import { listEvents } from "./outbox.js";
 
@@ -16,6 +17,7 @@ export async function eventRoutes(app: App, { db }: AppDeps) {
       schema: {
         tags: ["events"],
         summary: "The outbox as a feed",
+        security: requires("events:read"),
         description:
           "Events in commit-safe order. Pass the id of the last event you processed as `after` to resume; an event that committed late is never skipped.",
         querystring: z.strictObject({

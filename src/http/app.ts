@@ -73,7 +73,15 @@ export async function buildApp(opts: AppOptions): Promise<App> {
         description: "The operations backbone of an online shop. Contract: shared/API.md.",
       },
       components: {
-        securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "A Keel API key" } },
+        securitySchemes: {
+          bearer: { type: "http", scheme: "bearer", description: "A Keel API key" },
+          session: {
+            type: "apiKey",
+            in: "cookie",
+            name: "__Host-keel_sid",
+            description: "The admin app's session cookie (writes also need the CSRF header)",
+          },
+        },
       },
       security: [{ bearer: [] }],
     },
