@@ -173,6 +173,8 @@ export async function load(opts: {
   connections: number;
   duration?: number;
   amount?: number;
+  /** Requests per second over all connections (autocannon's overallRate); as fast as possible when left out. */
+  rate?: number;
   headers?: Record<string, string>;
   body?: () => string;
   path?: () => string;
@@ -190,6 +192,7 @@ export async function load(opts: {
     method: opts.method ?? "GET",
     connections: opts.connections,
     ...(opts.amount ? { amount: opts.amount } : { duration: opts.duration ?? 10 }),
+    ...(opts.rate ? { overallRate: opts.rate } : {}),
     headers: { "content-type": "application/json", ...opts.headers },
     timeout: 30,
     requests: [request()],

@@ -8,13 +8,25 @@ import os from "node:os";
 import { sql } from "kysely";
 import { freshDatabase, type LoadResult, load, loadStock, startKeel, table, timeEndpoints } from "./lib.js";
 import { ceiling } from "./scenarios/ceiling.js";
+import { stockFeedThroughput, webhookLag, webhookThroughput } from "./scenarios/integrations.js";
 import { placementCeiling } from "./scenarios/placement.js";
 
 const args = process.argv.slice(2);
 const secondsArg = args.indexOf("--seconds");
 const seconds = secondsArg >= 0 ? Number(args[secondsArg + 1]) : 10;
 const chosen = args.filter((a, i) => !a.startsWith("--") && (secondsArg < 0 || i !== secondsArg + 1));
-const all = ["ceiling", "reservations", "orders", "flash", "oversell", "storefront", "scale"];
+const all = [
+  "ceiling",
+  "reservations",
+  "orders",
+  "flash",
+  "oversell",
+  "storefront",
+  "webhooks",
+  "dispatch",
+  "feed",
+  "scale",
+];
 const run = new Set(chosen.length ? chosen : all);
 
 const out: string[] = [];
@@ -97,31 +109,32 @@ try {
       );
     }
 
-    if (run.has("orders")) {
-      let buyer = 0;
-      const address = {
-        name: "Bench Buyer",
-        line1: "Hauptstr. 1",
-        city: "Berlin",
-        postal_code: "10115",
-        country: "DE",
+    let buyer = 0;
+    const address = {
+      name: "Bench Buyer",
+      line1: "Hauptstr. 1",
+      city: "Berlin",
+      postal_code: "10115",
+      country: "DE",
+    };
+    const orderBody = () => {
+      buyer += 1;
+      const lines = [...new Set([pick(), pick(), pick()])].map((sku) => ({
+        sku,
+        quantity: 1,
+        unit_price: 1000,
+      }));
+      return {
+        currency: "EUR",
+        lines,
+        customer: { email: `buyer${buyer}@example.com`, name: "Bench Buyer" },
+        shipping_address: address,
+        payment: { status: "paid" as const, amount: lines.length * 1000 },
       };
-      const orderBody = () => {
-        buyer += 1;
-        const lines = [...new Set([pick(), pick(), pick()])].map((sku) => ({
-          sku,
-          quantity: 1,
-          unit_price: 1000,
-        }));
-        return {
-          currency: "EUR",
-          lines,
-          customer: { email: `buyer${buyer}@example.com`, name: "Bench Buyer" },
-          shipping_address: address,
-          payment: { status: "paid" as const, amount: lines.length * 1000 },
-        };
-      };
-      const r = await measured({
+    };
+    /** Scenario 3's load: 64 connections placing paid 3-line orders for `seconds`. */
+    const placeOrders = () =>
+      measured({
         url: `${keel.base}/v1/orders`,
         method: "POST",
         connections: 64,
@@ -129,6 +142,8 @@ try {
         headers: auth,
         body: () => JSON.stringify(orderBody()),
       });
+    if (run.has("orders")) {
+      const r = await placeOrders();
       print(
         table("3. POST /v1/orders, 3 lines, 10,000 SKUs, 64 connections (paid, auto-approved)", [
           {
@@ -251,6 +266,96 @@ try {
             ...cpu(r),
           },
         ]),
+      );
+    }
+    if (run.has("webhooks")) {
+      const rows = [];
+      for (const subscriptions of [1, 8]) {
+        const events = subscriptions === 1 ? 20_000 : 5_000;
+        const w = await webhookThroughput({ db: env.db, base: keel.base, auth, events, subscriptions });
+        rows.push({
+          subscriptions,
+          events,
+          deliveries: w.delivered,
+          seconds: w.seconds,
+          "deliveries/s": w.perSecond,
+          complete: w.complete ? "yes" : "NO",
+        });
+      }
+      print(table("8. Webhook deliveries to a local receiver, events committed in bulk", rows));
+    }
+
+    if (run.has("dispatch")) {
+      // 3 without and with a subscription receiving every event, then the lag at a fixed 1,000 orders/s
+      const plain = await placeOrders();
+      const { createServer } = await import("node:http");
+      const sink = createServer((req, res) => {
+        req.resume();
+        req.on("end", () => res.writeHead(200).end());
+      });
+      await new Promise<void>((r) => sink.listen(0, "127.0.0.1", r));
+      const sinkUrl = `http://127.0.0.1:${(sink.address() as { port: number }).port}/all`;
+      const sub = await fetch(`${keel.base}/v1/webhook-subscriptions`, {
+        method: "POST",
+        headers: { ...auth, "content-type": "application/json" },
+        body: JSON.stringify({ url: sinkUrl, events: ["*"] }),
+      }).then((r) => r.json() as Promise<{ id: number }>);
+      const hooked = await placeOrders();
+      await fetch(`${keel.base}/v1/webhook-subscriptions/${sub.id}`, { method: "DELETE", headers: auth });
+      sink.close();
+      const lag = await webhookLag({ base: keel.base, auth, rate: 1000, seconds, orderBody });
+      print(
+        table("9. The dispatcher's cost to scenario 3, and the order-to-webhook lag at a fixed rate", [
+          {
+            run: "3 without subscriptions",
+            "orders/s": plain.rps,
+            "p99 ms": plain.p99,
+            "lag p50 ms": "",
+            "lag p99 ms": "",
+          },
+          {
+            run: "3 with one subscription to every event",
+            "orders/s": hooked.rps,
+            "p99 ms": hooked.p99,
+            "lag p50 ms": "",
+            "lag p99 ms": "",
+          },
+          {
+            run: `orders at 1,000/s offered (${lag.ordersPerSecond.toFixed(0)}/s placed), order.placed webhooks: ${lag.delivered}/${lag.created}`,
+            "orders/s": lag.ordersPerSecond,
+            "p99 ms": "",
+            "lag p50 ms": lag.p50,
+            "lag p99 ms": lag.p99,
+          },
+        ]),
+      );
+    }
+
+    if (run.has("feed")) {
+      const rows = [];
+      let round = 0;
+      for (const clients of [1, 2]) {
+        const f = await stockFeedThroughput({
+          base: keel.base,
+          auth,
+          skus,
+          locations: ["WH1", "WH2"],
+          batch: 1000,
+          clients,
+          round: round++,
+        });
+        rows.push({
+          clients,
+          levels: f.levels,
+          applied: f.applied,
+          seconds: f.seconds,
+          "levels/s": f.perSecond,
+          "batch p50 ms": f.p50,
+          "batch p99 ms": f.p99,
+        });
+      }
+      print(
+        table("10. Stock feed: 10,000 SKUs × 2 locations in batches of 1,000 (every level changes)", rows),
       );
     }
   } finally {

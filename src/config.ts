@@ -12,6 +12,8 @@ export interface KeelConfig {
   poolSize: number;
   /** How often the reservation sweeper looks for expired holds, in ms. 0 turns it off. */
   sweepIntervalMs: number;
+  /** A NATS server with JetStream: every outbox event is also published there as `keel.<type>`. */
+  natsUrl?: string;
 }
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): KeelConfig {
@@ -23,6 +25,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): KeelConfig {
     logLevel: env.LOG_LEVEL || "info",
     poolSize: intFrom(env.KEEL_POOL_SIZE, 20),
     sweepIntervalMs: intFrom(env.KEEL_SWEEP_INTERVAL_MS, 5000),
+    natsUrl: env.NATS_URL || undefined,
   };
 }
 

@@ -50,5 +50,8 @@ export function requires(permission: Permission): Array<Record<string, string[]>
   return [{ bearer: [permission] }, { session: [permission] }];
 }
 
+/** For routes any signed-in user or valid key may call, whatever its roles (`GET /v1/me`). */
+export const AUTHENTICATED: Array<Record<string, string[]>> = [{ bearer: [] }, { session: [] }];
+
 /** For the few routes anyone may call (storefront, inbound channel webhooks verified by signature). */
 export const PUBLIC: Array<Record<string, string[]>> = [];

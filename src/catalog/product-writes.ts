@@ -39,6 +39,7 @@ function variantRow(
     unit_of_measure: v.unit_of_measure,
     inventory_policy: v.inventory_policy,
     low_stock_threshold: v.low_stock_threshold ?? null,
+    ...(v.tax_class ? { tax_class: v.tax_class } : {}),
   };
 }
 
@@ -124,6 +125,7 @@ const VARIANT_FIELDS = [
   "unit_of_measure",
   "inventory_policy",
   "low_stock_threshold",
+  "tax_class",
 ] as const;
 
 function variantChanges(p: VariantPatch): Updateable<VariantsTable> {

@@ -24,6 +24,7 @@ export function toVariant(row: Selectable<VariantsTable>): Variant {
     unit_of_measure: row.unit_of_measure,
     inventory_policy: row.inventory_policy,
     low_stock_threshold: row.low_stock_threshold,
+    tax_class: row.tax_class,
     created_at: row.created_at.toISOString(),
     updated_at: row.updated_at.toISOString(),
   };

@@ -35,6 +35,7 @@ export const Variant = z.object({
   unit_of_measure: z.string(),
   inventory_policy: inventoryPolicy,
   low_stock_threshold: z.int().nullable(),
+  tax_class: z.string(),
   created_at: timestamp,
   updated_at: timestamp,
 });

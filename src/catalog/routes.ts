@@ -1,3 +1,4 @@
+import { requires } from "../access/permissions.js";
 import type { App, AppDeps } from "../http/app.js";
 import { write } from "../http/idempotency.js";
 import { createLocation, getLocation, listLocationPage, updateLocation } from "./locations.js";
@@ -26,6 +27,7 @@ export async function catalogRoutes(app: App, { db }: AppDeps) {
     "/v1/locations",
     {
       schema: {
+        security: requires("catalog:write"),
         tags,
         summary: "Create a location",
         description: "A warehouse, store or 3PL that holds stock. Lower `priority` is preferred.",
@@ -41,6 +43,7 @@ export async function catalogRoutes(app: App, { db }: AppDeps) {
     "/v1/locations",
     {
       schema: {
+        security: requires("catalog:read"),
         tags,
         summary: "List locations",
         description: "In preference order: priority, then id.",
@@ -59,6 +62,7 @@ export async function catalogRoutes(app: App, { db }: AppDeps) {
     "/v1/locations/:code",
     {
       schema: {
+        security: requires("catalog:read"),
         tags,
         summary: "Get a location",
         params: LocationParams,
@@ -72,6 +76,7 @@ export async function catalogRoutes(app: App, { db }: AppDeps) {
     "/v1/locations/:code",
     {
       schema: {
+        security: requires("catalog:write"),
         tags,
         summary: "Change a location",
         params: LocationParams,
@@ -90,6 +95,7 @@ export async function catalogRoutes(app: App, { db }: AppDeps) {
     "/v1/products",
     {
       schema: {
+        security: requires("catalog:write"),
         tags,
         summary: "Create a product with its variants",
         description:
@@ -106,6 +112,7 @@ export async function catalogRoutes(app: App, { db }: AppDeps) {
     "/v1/products",
     {
       schema: {
+        security: requires("catalog:read"),
         tags,
         summary: "List products",
         description:
@@ -120,7 +127,13 @@ export async function catalogRoutes(app: App, { db }: AppDeps) {
   app.get(
     "/v1/products/:id",
     {
-      schema: { tags, summary: "Get a product", params: ProductParams, response: { 200: Product, ...read } },
+      schema: {
+        security: requires("catalog:read"),
+        tags,
+        summary: "Get a product",
+        params: ProductParams,
+        response: { 200: Product, ...read },
+      },
     },
     (req) => getProduct(db, req.params.id),
   );
@@ -129,6 +142,7 @@ export async function catalogRoutes(app: App, { db }: AppDeps) {
     "/v1/products/:id",
     {
       schema: {
+        security: requires("catalog:write"),
         tags,
         summary: "Change a product",
         description: "Fields given change; variants are matched by SKU, and an unknown SKU adds a variant.",
@@ -148,6 +162,7 @@ export async function catalogRoutes(app: App, { db }: AppDeps) {
     "/v1/variants/:sku",
     {
       schema: {
+        security: requires("catalog:read"),
         tags,
         summary: "Get a variant by SKU",
         description: "With its product's title and status, and a bundle's components. URL-encode `/` as %2F.",

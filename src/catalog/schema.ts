@@ -127,6 +127,11 @@ export const NewVariantInput = z.strictObject({
   unit_of_measure: unitOfMeasure.optional(),
   inventory_policy: inventoryPolicy.optional(),
   low_stock_threshold: threshold.nullable().optional(),
+  tax_class: z
+    .string()
+    .regex(/^[a-z][a-z0-9_]{0,31}$/)
+    .optional()
+    .describe("the tax class its rate is looked up by; `standard` when left out"),
 });
 export type NewVariantInput = z.infer<typeof NewVariantInput>;
 
@@ -175,6 +180,11 @@ export const VariantPatch = z.strictObject({
   unit_of_measure: unitOfMeasure.optional(),
   inventory_policy: inventoryPolicy.optional(),
   low_stock_threshold: threshold.nullable().optional(),
+  tax_class: z
+    .string()
+    .regex(/^[a-z][a-z0-9_]{0,31}$/)
+    .optional()
+    .describe("the tax class its rate is looked up by; `standard` when left out"),
 });
 export type VariantPatch = z.infer<typeof VariantPatch>;
 

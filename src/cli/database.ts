@@ -38,6 +38,8 @@ export interface ConnectOptions {
    * — other commands refuse to run against an unmigrated one.
    */
   migrate?: boolean;
+  /** Skip the pending-migrations check (`keel restore` brings its own schema). */
+  anySchema?: boolean;
   /** Lines the embedded server logs. */
   log?: (line: string) => void;
 }
@@ -52,7 +54,7 @@ export async function connect(config: KeelConfig, opts: ConnectOptions = {}): Pr
   if (config.databaseUrl) {
     const url = config.databaseUrl;
     const where = redact(url);
-    const applied = await prepareSchema(url, where, opts.migrate === true);
+    const applied = opts.anySchema ? [] : await prepareSchema(url, where, opts.migrate === true);
     const db = createDb(url, opts.poolSize ?? 4);
     return { db, url, where, applied, close: () => db.destroy() };
   }

@@ -3,11 +3,13 @@ import cliProgress from "cli-progress";
 import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { readConfig } from "../config.js";
 import { createApiKeyCommand } from "./api-key.js";
+import { auditVerifyCommand } from "./audit.js";
 import { CliError, type Connection, connect, describe } from "./database.js";
 import { doctorCommand } from "./doctor.js";
 import { reportMigrations } from "./migrate.js";
 import { DEFAULT_DEMO_SKUS, seedDemo } from "./seed/index.js";
 import { isAborting, takeOverSignals } from "./signals.js";
+import { createUserCommand, resetPasswordCommand } from "./user.js";
 
 /**
  * The `keel` command. Exit codes: 0 done; 1 failed, or `doctor` found a
@@ -21,7 +23,7 @@ const { version } = JSON.parse(readFileSync(new URL("../../package.json", import
 
 /** Runs `work` on a connection for one command, and always closes it (stopping a temporary embedded server). */
 async function withConnection<T>(
-  opts: { migrate?: boolean },
+  opts: { migrate?: boolean; anySchema?: boolean },
   work: (conn: Connection) => Promise<T>,
 ): Promise<T> {
   const conn = await connect(readConfig(), opts);
@@ -132,13 +134,75 @@ program
     process.exitCode = await withConnection({}, (conn) => doctorCommand(conn.db, opts));
   });
 
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
 const apiKey = program.command("api-key").description("manage API keys");
 apiKey
   .command("create")
   .description("create an API key and print it once")
   .requiredOption("--name <name>", "who or what the key is for", apiKeyName)
-  .action(async (opts: { name: string }) => {
-    await withConnection({}, (conn) => createApiKeyCommand(conn.db, opts.name));
+  .option("--role <role>", "a role for the key (repeatable; default integration + admin)", collect, [])
+  .action(async (opts: { name: string; role: string[] }) => {
+    await withConnection({}, (conn) =>
+      createApiKeyCommand(conn.db, opts.name, opts.role.length > 0 ? opts.role : undefined),
+    );
+  });
+
+const user = program.command("user").description("manage users who sign in to the admin app");
+user
+  .command("create")
+  .description("create a user; prints a generated password unless --password is given")
+  .requiredOption("--email <email>", "the user's e-mail, used to sign in")
+  .option("--name <name>", "the user's name (default: the e-mail's local part)")
+  .option("--role <role>", "a role (repeatable), e.g. --role admin", collect, [])
+  .option("--password <password>", "the password (visible in the process list: prefer the generated one)")
+  .action(async (opts: { email: string; name?: string; role: string[]; password?: string }) => {
+    await withConnection({ migrate: true }, (conn) => createUserCommand(conn.db, opts));
+  });
+user
+  .command("reset-password")
+  .description("break-glass: set a new password (printed), end the user's sessions and sign-in back-off")
+  .requiredOption("--email <email>", "the user's e-mail")
+  .option("--password <password>", "the new password (default: a generated one)")
+  .option("--enable", "also re-enable the user if disabled")
+  .option("--clear-totp", "also turn two-factor sign-in off (a lost authenticator)")
+  .action(async (opts: { email: string; password?: string; enable?: boolean; clearTotp?: boolean }) => {
+    await withConnection({}, (conn) => resetPasswordCommand(conn.db, opts));
+  });
+
+const audit = program.command("audit").description("the audit trail");
+audit
+  .command("verify")
+  .description("recompute the audit hash chain; exit 1 naming the first altered row")
+  .action(async () => {
+    process.exitCode = await withConnection({}, (conn) => auditVerifyCommand(conn.db));
+  });
+
+program
+  .command("backup")
+  .description(
+    "write a logical backup of the whole database in one snapshot (gzip; tables as COPY csv with a manifest)",
+  )
+  .option("--out <file>", "where to write it (default ./keel-<time>.keel.gz)")
+  .option(
+    "--logical",
+    "a portable COPY-based dump (the only kind so far; also the way across PostgreSQL versions)",
+  )
+  .action(async (opts: { out?: string }) => {
+    const { backupCommand } = await import("./backup.js");
+    await withConnection({}, (conn) => backupCommand(conn.url, opts.out, version));
+  });
+
+program
+  .command("restore")
+  .description("restore a `keel backup` file into an empty database (needs a superuser)")
+  .argument("<file>", "the backup file")
+  .option("--replace", "drop everything in the database first (the embedded one after `npm start`, say)")
+  .action(async (file: string, opts: { replace?: boolean }) => {
+    const { restoreCommand } = await import("./backup.js");
+    await withConnection({ anySchema: true }, (conn) =>
+      restoreCommand(conn.url, file, opts.replace === true),
+    );
   });
 
 async function main(): Promise<number> {

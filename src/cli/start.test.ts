@@ -74,6 +74,20 @@ describe("keel start", () => {
     expect(events.status).toBe(200);
     expect((await fetch(`${first.url}/v1/events`)).status).toBe(401);
 
+    // the first start also prints an admin sign-in, which works
+    const [, email, password] = /^Admin sign-in: (\S+@\S+) \/ (\S+)$/m.exec(first.child.out.stdout) ?? [];
+    expect(email).toBe("admin@keel.local");
+    const login = await fetch(`${first.url}/v1/auth/login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ email, password }),
+    });
+    expect(login.status).toBe(200);
+    const cookie = (login.headers.get("set-cookie") ?? "").split(";")[0] as string;
+    const me = await fetch(`${first.url}/v1/me`, { headers: { cookie } });
+    expect(await me.json()).toMatchObject({ user: { email: "admin@keel.local", roles: ["admin"] } });
+    expect(first.child.out.stderr).not.toContain(password);
+
     // while start runs, other commands attach to its server
     const pid = postmasterPid();
     expect(pid && isAlive(pid)).toBe(true);
@@ -98,6 +112,7 @@ describe("keel start", () => {
     const second = await start();
     expect(second.child.out.stderr).not.toMatch(/loading the demo shop/);
     expect(second.key).not.toBe(first.key);
+    expect(second.child.out.stdout).not.toMatch(/Admin sign-in/); // users exist: no second admin
     const again = await fetch(`${second.url}/v1/events`, {
       headers: { authorization: `Bearer ${first.key}` },
     });

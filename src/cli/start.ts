@@ -8,6 +8,7 @@ import { startBackgroundJobs } from "../jobs.js";
 import { CliError, connect, describe } from "./database.js";
 import { seedDemo } from "./seed/index.js";
 import { expectConnectionLoss, onShutdownSignal } from "./signals.js";
+import { ensureFirstAdmin } from "./user.js";
 
 /** Longest a shutdown may take before Keel gives up waiting and exits 1. */
 const SHUTDOWN_TIMEOUT_MS = 20_000;
@@ -15,7 +16,8 @@ const SHUTDOWN_TIMEOUT_MS = 20_000;
 /**
  * `keel start`: database (embedded unless DATABASE_URL), migrations, demo
  * data on the embedded database's first run, HTTP API and background jobs.
- * Logs (pino, JSON) go to stderr; the address and the API key to stdout.
+ * Logs (pino, JSON) go to stderr; the address and the API key to stdout,
+ * and on a database without users the first admin's sign-in (created here).
  * SIGINT/SIGTERM: stop taking requests and drain them, stop the jobs, close
  * the pool, stop the embedded server if this process started it, exit 0.
  */
@@ -76,6 +78,7 @@ export async function startCommand(): Promise<void> {
     app = await buildApp({
       db: conn.db,
       logger: { level: config.logLevel, stream: logStream } as { level: string },
+      nats: config.natsUrl ? { url: config.natsUrl } : undefined,
     });
     jobs = startBackgroundJobs(conn.db, app.log);
     try {
@@ -89,6 +92,7 @@ export async function startCommand(): Promise<void> {
       );
     }
     const { key } = await createApiKey(conn.db, "keel start");
+    const admin = await ensureFirstAdmin(conn.db);
 
     const address = app.server.address();
     const port = typeof address === "object" && address ? address.port : config.port;
@@ -103,6 +107,12 @@ export async function startCommand(): Promise<void> {
         `  API docs:  ${base}/docs   OpenAPI document: ${base}/openapi.json`,
         `  Data:      ${data}`,
         `API key: ${key}`,
+        ...(admin
+          ? [
+              `Admin sign-in: ${admin.email} / ${admin.password}`,
+              "  (shown once; a lost password: keel user reset-password --email <email>)",
+            ]
+          : []),
         "Press Ctrl-C to stop.",
         "",
       ].join("\n"),

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { requires } from "../access/permissions.js";
 import type { App, AppDeps } from "../http/app.js";
 import { actorOf } from "../http/auth.js";
 import { write } from "../http/idempotency.js";
@@ -17,6 +18,7 @@ export async function countRoutes(app: App, { db }: AppDeps) {
     "/v1/counts",
     {
       schema: {
+        security: requires("count:perform"),
         tags,
         summary: "Start a cycle count at a location: every stocked SKU, a SKU list, or an ABC class",
         body: S.StartCountBody,
@@ -34,6 +36,7 @@ export async function countRoutes(app: App, { db }: AppDeps) {
     "/v1/counts",
     {
       schema: {
+        security: requires("inventory:read"),
         tags,
         summary: "Counts, newest first",
         querystring: S.CountsQuery,
@@ -45,7 +48,15 @@ export async function countRoutes(app: App, { db }: AppDeps) {
 
   app.get(
     "/v1/counts/:id",
-    { schema: { tags, summary: "A count with its lines", params: S.IdParam, response: { 200: S.Count } } },
+    {
+      schema: {
+        security: requires("inventory:read"),
+        tags,
+        summary: "A count with its lines",
+        params: S.IdParam,
+        response: { 200: S.Count },
+      },
+    },
     async (req) => getCount(db, req.params.id),
   );
 
@@ -53,6 +64,7 @@ export async function countRoutes(app: App, { db }: AppDeps) {
     "/v1/counts/:id/lines",
     {
       schema: {
+        security: requires("count:perform"),
         tags,
         summary: "Record counted quantities (a recount replaces the earlier one)",
         params: S.IdParam,
@@ -71,6 +83,7 @@ export async function countRoutes(app: App, { db }: AppDeps) {
     "/v1/counts/:id/submit",
     {
       schema: {
+        security: requires("count:perform"),
         tags,
         summary: "Fix the variances; lines over the thresholds wait for approval, else the count posts now",
         params: S.IdParam,
@@ -89,6 +102,7 @@ export async function countRoutes(app: App, { db }: AppDeps) {
     "/v1/counts/:id/approve",
     {
       schema: {
+        security: requires("count:approve"),
         tags,
         summary: "Approve a submitted count: its variances are posted as `count` movements",
         params: S.IdParam,
@@ -106,6 +120,7 @@ export async function countRoutes(app: App, { db }: AppDeps) {
     "/v1/counts/:id/cancel",
     {
       schema: {
+        security: requires("count:perform"),
         tags,
         summary: "Abandon a count; nothing is posted",
         params: S.IdParam,
@@ -123,6 +138,7 @@ export async function countRoutes(app: App, { db }: AppDeps) {
     "/v1/count-settings",
     {
       schema: {
+        security: requires("settings:read"),
         tags,
         summary: "Approval thresholds for count variances",
         response: { 200: S.CountSettingsBody },
@@ -135,6 +151,7 @@ export async function countRoutes(app: App, { db }: AppDeps) {
     "/v1/count-settings",
     {
       schema: {
+        security: requires("settings:write"),
         tags,
         summary: "Set the approval thresholds (a variance beyond either needs approval)",
         body: S.CountSettingsBody,
@@ -149,6 +166,7 @@ export async function countRoutes(app: App, { db }: AppDeps) {
     "/v1/reports/inventory-accuracy",
     {
       schema: {
+        security: requires("reports:read"),
         tags: ["reports"],
         summary: "Inventory record accuracy per location, from approved counts",
         querystring: S.AccuracyQuery,
@@ -162,6 +180,7 @@ export async function countRoutes(app: App, { db }: AppDeps) {
     "/v1/reports/abc-classes",
     {
       schema: {
+        security: requires("reports:read"),
         tags: ["reports"],
         summary: "ABC classes of a location's SKUs by consumption value",
         description:

@@ -19,7 +19,10 @@ export interface MigrationResult {
  * once apply each file exactly once. A file already applied with different
  * contents is an error: migrations are never edited after they land.
  */
-export async function migrate(connectionString: string): Promise<MigrationResult> {
+export async function migrate(
+  connectionString: string,
+  opts: { only?: readonly string[] } = {},
+): Promise<MigrationResult> {
   const client = new pg.Client({ connectionString });
   await client.connect();
   const applied: string[] = [];
@@ -33,7 +36,11 @@ export async function migrate(connectionString: string): Promise<MigrationResult
         r.checksum,
       ]),
     );
-    const files = (await fs.readdir(migrationsDir)).filter((f) => f.endsWith(".sql")).sort();
+    // `only`: just these (a restore first recreates the schema its backup's rows fit)
+    const only = opts.only ? new Set(opts.only) : undefined;
+    const files = (await fs.readdir(migrationsDir))
+      .filter((f) => f.endsWith(".sql") && (!only || only.has(f)))
+      .sort();
     for (const file of files) {
       const text = await fs.readFile(path.join(migrationsDir, file), "utf8");
       const checksum = createHash("sha256").update(text).digest("hex");

@@ -9,6 +9,10 @@ pg.types.setTypeParser(pg.types.builtins.NUMERIC, (v) => Number.parseFloat(v));
 
 export type DB = Kysely<Database>;
 
+const connectionStrings = new WeakMap<DB, string>();
+/** Where `db` connects, for the few parts that need a connection of their own (LISTEN). */
+export const connectionStringOf = (db: DB): string | undefined => connectionStrings.get(db);
+
 export function createDb(connectionString: string, max = 20): DB {
   const pool = new pg.Pool({ connectionString, max, idleTimeoutMillis: 30_000 });
   pool.on("error", () => {
@@ -20,5 +24,7 @@ export function createDb(connectionString: string, max = 20): DB {
     // flight still fails and its transaction is rolled back by the server.
     client.on("error", () => {});
   });
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparingPool(pool) as never }) });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparingPool(pool) as never }) });
+  connectionStrings.set(db, connectionString);
+  return db;
 }

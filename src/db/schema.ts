@@ -80,6 +80,8 @@ export interface VariantsTable {
   unit_of_measure: Generated<string>;
   inventory_policy: Generated<InventoryPolicy>;
   low_stock_threshold: number | null;
+  /** the tax class invoices look its rate up by (migration 080) */
+  tax_class: Generated<string>;
   created_at: Timestamp;
   updated_at: Timestamp;
 }

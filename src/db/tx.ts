@@ -26,3 +26,31 @@ export async function inTransaction<T>(db: DB, work: (tx: Tx) => Promise<T>, att
 export function pgErrorCode(err: unknown): string | undefined {
   return (err as { code?: string } | null)?.code;
 }
+
+/** Connection-level SQLSTATE classes and codes: the server is gone, shutting down or full. */
+const UNAVAILABLE_CODES = new Set(["57P01", "57P02", "57P03", "53300", "55000"]);
+const NETWORK_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "ENOTFOUND",
+  "EHOSTUNREACH",
+]);
+
+/**
+ * Whether an error means the database cannot be reached right now (as opposed
+ * to a bad query): the caller should answer 503 and let the client retry.
+ */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  if (!e || typeof e !== "object") return false;
+  const code = typeof e.code === "string" ? e.code : "";
+  if (code.startsWith("08") || UNAVAILABLE_CODES.has(code) || NETWORK_CODES.has(code)) {
+    // 55000 is object_not_in_prerequisite_state in general; only its "does not allow connections" form is an outage
+    return code !== "55000" || /allow connections|accepting connections/i.test(String(e.message));
+  }
+  return /Connection terminated|timeout exceeded when trying to connect|connection error/i.test(
+    String(e.message ?? ""),
+  );
+}

@@ -47,6 +47,11 @@ export class EventFeed {
     return () => this.listeners.delete(listener);
   }
 
+  /** How many listeners are subscribed (live streams among them). */
+  get listenerCount(): number {
+    return this.listeners.size;
+  }
+
   /** The types whose payload some listener reads; undefined when one reads them all. */
   private payloadOf(): string[] | undefined {
     const wanted = new Set<string>();

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { requires } from "../access/permissions.js";
 import type { App, AppDeps } from "../http/app.js";
 import { listEvents } from "./outbox.js";
+import { resumePoint, serveStream } from "./stream.js";
 
 const Event = z.object({
   id: z.number(),
@@ -10,7 +11,7 @@ const Event = z.object({
   created_at: z.string(),
 });
 
-export async function eventRoutes(app: App, { db }: AppDeps) {
+export async function eventRoutes(app: App, { db, feed, heartbeatMs }: AppDeps) {
   app.get(
     "/v1/events",
     {
@@ -38,6 +39,42 @@ export async function eventRoutes(app: App, { db }: AppDeps) {
         data: events.map((e) => ({ ...e, created_at: e.created_at.toISOString() })),
         next_after: events.length ? events[events.length - 1].id : null,
       };
+    },
+  );
+
+  app.get(
+    "/v1/events/stream",
+    {
+      schema: {
+        tags: ["events"],
+        summary: "The outbox as Server-Sent Events",
+        security: requires("events:read"),
+        description:
+          "Each event as `id: <event id>`, `event: <type>`, `data: {id,type,created_at,data}`, in commit-safe order. " +
+          "Resumes after `Last-Event-ID` (what EventSource sends on reconnect) or `?after=`; without either it starts " +
+          "from now, `after=0` replays the whole outbox. A comment line every 15 s keeps proxies from closing it. " +
+          "An unknown event id is a 404 before the stream starts.",
+        querystring: z.strictObject({
+          after: z.coerce.number().int().min(0).optional(),
+          types: z
+            .string()
+            .max(500)
+            .optional()
+            .describe("comma-separated event types, exact (`order.placed`) or by prefix (`order.*`)"),
+        }),
+        response: {
+          200: z.string().describe("text/event-stream"),
+          404: z.unknown().describe("problem+json: the event to resume after does not exist"),
+        },
+      },
+    },
+    async (req, reply) => {
+      const after = await resumePoint(db, req.headers["last-event-id"], req.query.after);
+      const types = req.query.types
+        ?.split(",")
+        .map((s) => s.trim())
+        .filter(Boolean);
+      serveStream(req, reply, { db, feed, after, types, heartbeatMs });
     },
   );
 }

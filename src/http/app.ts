@@ -8,18 +8,33 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from "fastify-type-provider-zod";
+import { accessHook } from "../access/authenticate.js";
+import { requireDeclaredPermissions } from "../access/guard.js";
+import { syncBuiltInRoles } from "../access/roles.js";
+import { alertNotifier } from "../alerts/targets.js";
 import type { DB } from "../db/pool.js";
+import { isDatabaseUnavailable } from "../db/tx.js";
 import { EventFeed } from "../events/feed.js";
+import { INBOX_FAILURE_SOURCE } from "../integrations/channels/inbox.js";
+import { inboxFailureRetry, inboxHandlers } from "../integrations/channels/inbox-handlers.js";
+import { retryShopifyFailure } from "../integrations/channels/shopify/sync-jobs.js";
+import { wooStockConsumer } from "../integrations/channels/woocommerce/stock.js";
+import { type DispatchOptions, startDispatch } from "../integrations/dispatch/runtime.js";
+import type { RetryHandlers } from "../integrations/monitor/retry.js";
+import { type NatsOptions, natsPublisher } from "../integrations/nats/publisher.js";
+import { retryPullFailure } from "../integrations/stock-feed/pull.js";
+import { retryWebhookFailure } from "../integrations/webhooks/retry.js";
 import { StorefrontCache } from "../inventory/storefront-cache.js";
+import { customerNotifications } from "../notifications/messages.js";
+import { retryEmailFailure } from "../notifications/sender.js";
+import { fillBackordersOnArrival } from "../orders/backorders.js";
 import { routes } from "../routes.js";
-import { hashKey, KeyVerifier, type Principal } from "./auth.js";
-import { DomainError, problemType, Unauthorized } from "./errors.js";
+import { hashKey, KeyVerifier } from "./auth.js";
+import { DomainError, problemType } from "./errors.js";
 import { metricsPlugin } from "./metrics.js";
+import { serveWeb } from "./web.js";
 
 declare module "fastify" {
-  interface FastifyRequest {
-    principal?: Principal;
-  }
   interface FastifyInstance {
     feed: EventFeed;
   }
@@ -38,6 +53,10 @@ export interface AppDeps {
   /** Every committed change, as it commits, for in-process caches and live streams. */
   feed: EventFeed;
   storefront: StorefrontCache;
+  /** Retry handlers for integration failures, by source; each part (webhooks, connectors) adds its own. */
+  retryHandlers: RetryHandlers;
+  /** How often live streams send a heartbeat comment. */
+  heartbeatMs: number;
 }
 
 export interface AppOptions {
@@ -45,15 +64,15 @@ export interface AppOptions {
   logger?: boolean | { level: string };
   /** How often the event feed polls the outbox; 0 leaves polling to the caller (tests). */
   feedIntervalMs?: number;
-}
-
-/** Paths that need no API key. Channel webhooks are verified by their signature instead. */
-function isPublic(url: string): boolean {
-  return (
-    !url.startsWith("/v1/") ||
-    url.startsWith("/v1/storefront/") ||
-    /^\/v1\/channels\/[^/]+\/webhooks/.test(url)
-  );
+  /** The outbox dispatcher and webhook sender; false leaves them off (tests that drive them by hand). */
+  dispatch?: DispatchOptions | false;
+  /** A NATS server with JetStream: every outbox event is also published there (`keel.<type>`). */
+  nats?: NatsOptions;
+  /** Heartbeat of live streams (default 15 s). */
+  heartbeatMs?: number;
+  retryHandlers?: RetryHandlers;
+  /** The built admin app served at `/` (default web/dist; false: none). */
+  webDist?: string | false;
 }
 
 export async function buildApp(opts: AppOptions): Promise<App> {
@@ -78,7 +97,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
           session: {
             type: "apiKey",
             in: "cookie",
-            name: "__Host-keel_sid",
+            name: "__Host-keel_session",
             description: "The admin app's session cookie (writes also need the CSRF header)",
           },
         },
@@ -90,20 +109,31 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   await app.register(swaggerUi, { routePrefix: "/docs" });
   await app.register(metricsPlugin);
 
+  requireDeclaredPermissions(app);
   const verifier = new KeyVerifier(opts.db);
-  app.addHook("onRequest", async (req) => {
-    if (isPublic(req.url)) return;
-    const header = req.headers.authorization;
-    const match = typeof header === "string" ? /^Bearer\s+(\S+)$/i.exec(header) : null;
-    if (!match) throw new Unauthorized();
-    const principal = await verifier.verify(match[1]);
-    if (!principal) throw new Unauthorized("The API key is unknown or revoked");
-    req.principal = principal;
-  });
+  await verifier.start();
+  app.decorate("keyVerifier", verifier);
+  app.addHook("onClose", () => verifier.stop());
+  app.addHook("onRequest", accessHook(verifier, opts.db));
+  await syncBuiltInRoles(opts.db);
 
+  let outageSince: number | null = null;
+  app.addHook("onResponse", async (req, reply) => {
+    if (outageSince !== null && reply.statusCode < 500) {
+      req.log.warn({ outage_ms: Date.now() - outageSince }, "database reachable again");
+      outageSince = null;
+    }
+  });
   app.setErrorHandler((err, req, reply) => {
     const problem = toProblem(err);
-    if (problem.status >= 500) req.log.error({ err }, "request failed");
+    if (problem.status === 503) {
+      // one line when an outage starts and one when it ends, not one per request
+      if (outageSince === null) {
+        outageSince = Date.now();
+        req.log.warn({ err: (err as Error).message }, "database unavailable; answering 503 until it is back");
+      }
+      reply.header("retry-after", String(RETRY_AFTER_OUTAGE_S));
+    } else if (problem.status >= 500) req.log.error({ err }, "request failed");
     reply.code(problem.status).type("application/problem+json").send(problem);
   });
   app.setNotFoundHandler((req, reply) => {
@@ -125,16 +155,45 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   });
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
 
+  fillBackordersOnArrival();
   const feed = new EventFeed(opts.db, opts.feedIntervalMs ?? 100);
   await feed.start();
   const storefront = new StorefrontCache(opts.db, feed);
+  const nats = opts.nats && opts.dispatch !== false ? await natsPublisher(opts.nats) : undefined;
+  const dispatch =
+    opts.dispatch === false
+      ? undefined
+      : startDispatch(opts.db, app.log, {
+          ...opts.dispatch,
+          consumers: [wooStockConsumer, alertNotifier, customerNotifications, ...(nats ? [nats] : [])],
+        });
   app.addHook("onClose", async () => {
+    await dispatch?.stop();
+    await nats?.close();
     storefront.close();
     await feed.stop();
   });
   app.decorate("feed", feed);
 
-  for (const register of routes) await register(app, { db: opts.db, feed, storefront });
+  // how each kind of integration failure is retried; tests and connectors may add theirs
+  const retryHandlers: RetryHandlers = new Map([
+    ["webhook", retryWebhookFailure],
+    ["stock-feed-pull", retryPullFailure],
+    [INBOX_FAILURE_SOURCE, inboxFailureRetry(inboxHandlers())],
+    ["email", retryEmailFailure],
+    ["shopify", retryShopifyFailure],
+    ...(opts.retryHandlers ?? []),
+  ]);
+  for (const register of routes)
+    await register(app, {
+      db: opts.db,
+      feed,
+      storefront,
+      retryHandlers,
+      heartbeatMs: opts.heartbeatMs ?? 15_000,
+    });
+  // the admin app at `/`, after every server route so it never shadows one
+  if (opts.webDist !== false) await serveWeb(app, opts.webDist);
   return app;
 }
 
@@ -147,7 +206,19 @@ interface Problem {
   [k: string]: unknown;
 }
 
+/** What a client is told to wait while the database cannot be reached (a restart or failover takes seconds). */
+const RETRY_AFTER_OUTAGE_S = 5;
+
 function toProblem(err: unknown): Problem {
+  if (isDatabaseUnavailable(err)) {
+    return {
+      type: problemType("unavailable"),
+      title: "Service unavailable",
+      status: 503,
+      detail: "The database cannot be reached right now; nothing was changed. Retry after a few seconds.",
+      code: "unavailable",
+    };
+  }
   if (err instanceof DomainError) {
     // extra fields first: they can never overwrite the stable members
     return {

@@ -85,6 +85,12 @@ export class Unauthorized extends DomainError {
   }
 }
 
+export class Forbidden extends DomainError {
+  constructor(detail = "You may not do this") {
+    super(403, "forbidden", "Forbidden", detail);
+  }
+}
+
 export function problemType(code: string): string {
   return `https://keel.dev/problems/${code}`;
 }

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { sql } from "kysely";
+import { auditEntryFor, recordAudit } from "../access/audit.js";
 import type { DB } from "../db/pool.js";
 import { inTransaction, type Tx } from "../db/tx.js";
 import { DomainError } from "./errors.js";
@@ -42,8 +43,15 @@ export async function write<T>(
   db: DB,
   req: FastifyRequest,
   reply: FastifyReply,
-  work: (tx: Tx) => Promise<WriteResult<T>>,
+  change: (tx: Tx) => Promise<WriteResult<T>>,
 ): Promise<T> {
+  // every successful write leaves one audit row in its own transaction; a
+  // failure (thrown, or a 4xx result) leaves none, and a replay never runs this
+  const work = async (tx: Tx): Promise<WriteResult<T>> => {
+    const result = await change(tx);
+    if (result.status < 400) await recordAudit(tx, [auditEntryFor(req, result.body)]);
+    return result;
+  };
   const key = req.headers["idempotency-key"];
   if (typeof key !== "string" || req.method !== "POST") {
     const result = await inTransaction(db, work);
@@ -61,8 +69,15 @@ export async function write<T>(
       },
     );
   }
-  const apiKeyId = req.principal?.apiKeyId;
-  if (apiKeyId === undefined) {
+  // records are scoped by principal: its API key, or the signed-in user
+  const p = req.principal;
+  const scope =
+    p?.apiKeyId != null
+      ? { column: "api_key_id" as const, id: p.apiKeyId }
+      : p?.userId != null
+        ? { column: "user_id" as const, id: p.userId }
+        : undefined;
+  if (!scope) {
     // public routes have no principal to scope the key by; run them plainly
     const result = await inTransaction(db, work);
     reply.code(result.status);
@@ -75,14 +90,14 @@ export async function write<T>(
 
   const result = await inTransaction(db, async (tx) => {
     const inserted = await sql`
-      insert into idempotency_keys (api_key_id, key, method, path, request_hash, response_status)
-      values (${apiKeyId}, ${key}, ${req.method}, ${path}, ${requestHash}, 0)
+      insert into idempotency_keys (${sql.ref(scope.column)}, key, method, path, request_hash, response_status)
+      values (${scope.id}, ${key}, ${req.method}, ${path}, ${requestHash}, 0)
       on conflict do nothing returning 1`.execute(tx);
     if (inserted.rows.length === 0) {
       const stored = await tx
         .selectFrom("idempotency_keys")
         .select(["request_hash", "response_status", "response_body"])
-        .where("api_key_id", "=", apiKeyId)
+        .where(scope.column, "=", scope.id)
         .where("key", "=", key)
         .executeTakeFirstOrThrow();
       if (!stored.request_hash.equals(requestHash)) throw new IdempotencyKeyReused(key);
@@ -92,7 +107,7 @@ export async function write<T>(
     await tx
       .updateTable("idempotency_keys")
       .set({ response_status: fresh.status, response_body: JSON.stringify(fresh.body ?? null) })
-      .where("api_key_id", "=", apiKeyId)
+      .where(scope.column, "=", scope.id)
       .where("key", "=", key)
       .execute();
     return { ...fresh, replayed: false };

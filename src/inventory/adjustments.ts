@@ -38,7 +38,7 @@ async function checkManualReason(tx: Tx, reason: string): Promise<void> {
     .select("manual")
     .where("code", "=", reason)
     .executeTakeFirst();
-  if (!row || !row.manual) {
+  if (!row?.manual) {
     const manual = await tx
       .selectFrom("movement_reasons")
       .select("code")

@@ -1,8 +1,10 @@
 import { z } from "zod";
+import { PUBLIC, requires } from "../access/permissions.js";
 import type { App, AppDeps } from "../http/app.js";
 import { actorOf } from "../http/auth.js";
 import { ValidationFailed } from "../http/errors.js";
 import { write } from "../http/idempotency.js";
+import { offeredQuantities } from "../integrations/stock-policy/policy.js";
 import { adjustStock, moveStock } from "./adjustments.js";
 import { availabilityForSku, listLevels, listMovements } from "./levels.js";
 import { NOT_QUICK, QuickReserver } from "./quick-reserve.js";
@@ -54,6 +56,7 @@ export async function inventoryRoutes(app: App, { db, storefront }: AppDeps) {
     "/v1/inventory/levels",
     {
       schema: {
+        security: requires("inventory:read"),
         tags,
         summary: "Stock per variant × location, every bucket",
         querystring: S.LevelsQuery,
@@ -67,19 +70,33 @@ export async function inventoryRoutes(app: App, { db, storefront }: AppDeps) {
     "/v1/inventory/availability",
     {
       schema: {
+        security: requires("inventory:read"),
         tags,
         summary: "Sellable units of a SKU, in total and per location",
-        querystring: z.strictObject({ sku: S.Sku }),
-        response: { 200: S.Availability },
+        querystring: z.strictObject({ sku: S.Sku, channel: z.string().min(1).max(64).optional() }),
+        response: {
+          200: S.Availability.extend({
+            channel: z
+              .object({ code: z.string(), offered: z.number().nullable() })
+              .optional()
+              .describe("with ?channel=: what that channel is offered by its stock policy"),
+          }),
+        },
       },
     },
-    async (req) => availabilityForSku(db, req.query.sku),
+    async (req) => {
+      const availability = await availabilityForSku(db, req.query.sku);
+      if (!req.query.channel) return availability;
+      const offer = (await offeredQuantities(db, req.query.channel, [req.query.sku])).get(req.query.sku);
+      return { ...availability, channel: { code: req.query.channel, offered: offer?.offered ?? null } };
+    },
   );
 
   app.get(
     "/v1/inventory/movements",
     {
       schema: {
+        security: requires("inventory:read"),
         tags,
         summary: "The stock ledger, newest first",
         querystring: S.MovementsQuery,
@@ -91,7 +108,13 @@ export async function inventoryRoutes(app: App, { db, storefront }: AppDeps) {
 
   app.get(
     "/v1/inventory/reasons",
-    { schema: { tags, summary: "Movement reason codes; `manual` ones may be used on adjustments" } },
+    {
+      schema: {
+        security: requires("inventory:read"),
+        tags,
+        summary: "Movement reason codes; `manual` ones may be used on adjustments",
+      },
+    },
     async () => ({
       data: await db.selectFrom("movement_reasons").selectAll().orderBy("code").execute(),
     }),
@@ -101,6 +124,7 @@ export async function inventoryRoutes(app: App, { db, storefront }: AppDeps) {
     "/v1/inventory/adjustments",
     {
       schema: {
+        security: requires("inventory:adjust"),
         tags,
         summary: "Change a bucket by a delta or set it to an absolute value",
         body: S.AdjustmentBody,
@@ -121,6 +145,7 @@ export async function inventoryRoutes(app: App, { db, storefront }: AppDeps) {
     "/v1/inventory/moves",
     {
       schema: {
+        security: requires("inventory:transfer"),
         tags,
         summary: "Move units between buckets at one location (e.g. quarantine → on_hand)",
         body: S.MoveBody,
@@ -141,6 +166,7 @@ export async function inventoryRoutes(app: App, { db, storefront }: AppDeps) {
     "/v1/inventory/transfers",
     {
       schema: {
+        security: requires("inventory:transfer"),
         tags,
         summary: "Ship units to another location; they arrive as `incoming`",
         body: S.TransferBody,
@@ -156,7 +182,15 @@ export async function inventoryRoutes(app: App, { db, storefront }: AppDeps) {
 
   app.get(
     "/v1/inventory/transfers/:id",
-    { schema: { tags, summary: "A transfer", params: S.IdParam, response: { 200: S.Transfer } } },
+    {
+      schema: {
+        security: requires("inventory:read"),
+        tags,
+        summary: "A transfer",
+        params: S.IdParam,
+        response: { 200: S.Transfer },
+      },
+    },
     async (req) => getTransfer(db, req.params.id),
   );
 
@@ -164,6 +198,7 @@ export async function inventoryRoutes(app: App, { db, storefront }: AppDeps) {
     "/v1/inventory/transfers/:id/receive",
     {
       schema: {
+        security: requires("inventory:transfer"),
         tags,
         summary: "Receive some or all outstanding units of a transfer",
         params: S.IdParam,
@@ -182,6 +217,7 @@ export async function inventoryRoutes(app: App, { db, storefront }: AppDeps) {
     "/v1/reservations",
     {
       schema: {
+        security: requires("inventory:reserve"),
         tags: ["reservations"],
         summary: "Hold stock for a cart or checkout: every line or nothing",
         body: S.ReservationBody,
@@ -217,6 +253,7 @@ export async function inventoryRoutes(app: App, { db, storefront }: AppDeps) {
     "/v1/reservations/:id",
     {
       schema: {
+        security: requires("inventory:read"),
         tags: ["reservations"],
         summary: "A reservation",
         params: S.IdParam,
@@ -230,6 +267,7 @@ export async function inventoryRoutes(app: App, { db, storefront }: AppDeps) {
     "/v1/reservations/:id",
     {
       schema: {
+        security: requires("inventory:reserve"),
         tags: ["reservations"],
         summary: "Release a reservation (releasing twice is harmless)",
         params: S.IdParam,
@@ -249,7 +287,7 @@ export async function inventoryRoutes(app: App, { db, storefront }: AppDeps) {
       schema: {
         tags: ["storefront"],
         summary: "Public stock status per SKU for product pages",
-        security: [],
+        security: PUBLIC,
         querystring: S.StorefrontQuery,
         response: { 200: S.StorefrontAvailability },
       },
@@ -268,7 +306,7 @@ export async function inventoryRoutes(app: App, { db, storefront }: AppDeps) {
       schema: {
         tags: ["storefront"],
         summary: "Server-Sent Events: the availability of these SKUs now, then on every change",
-        security: [],
+        security: PUBLIC,
         querystring: S.StorefrontQuery,
       },
     },

@@ -7,7 +7,6 @@ import { onStockArrival } from "../inventory/arrivals.js";
 import { readFree } from "../inventory/holds.js";
 import { allLocations, type LocationRef, resolveSkus } from "../inventory/refs.js";
 import { levelKey } from "../inventory/stock.js";
-import { registerJob } from "../jobs.js";
 import { partsOf, unitsAt } from "./allocation/chain.js";
 import { settle } from "./core.js";
 import { type OrderSettings, readOrderSettings } from "./settings.js";
@@ -25,7 +24,7 @@ import { record } from "./transitions.js";
  * so a fill never waits for an order another transaction is changing (that
  * transaction may itself be waiting for the stock row this one holds). An
  * order skipped that way is picked up by the next arrival or by the sweep job
- * below, which runs every minute.
+ * (`sweepBackorders`, in src/jobs.ts), which runs every minute.
  */
 
 const MAX_ORDERS_PER_LOCATION = 500;
@@ -219,7 +218,16 @@ export async function sweepBackorders(db: DB): Promise<number> {
   });
 }
 
-onStockArrival(async (tx, arrived) => {
-  await fillBackorders(tx, arrived);
-});
-registerJob({ name: "fill backorders", everyMs: 60_000, run: sweepBackorders });
+let listening = false;
+
+/**
+ * Lets backorders take stock as it arrives (in the arriving transaction).
+ * Called where the app is assembled; calling it again changes nothing.
+ */
+export function fillBackordersOnArrival(): void {
+  if (listening) return;
+  listening = true;
+  onStockArrival(async (tx, arrived) => {
+    await fillBackorders(tx, arrived);
+  });
+}

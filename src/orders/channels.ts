@@ -5,6 +5,7 @@ import type { ChannelKind } from "../db/schema.js";
 import type { Tx } from "../db/tx.js";
 import { emit } from "../events/outbox.js";
 import { Conflict, ValidationFailed } from "../http/errors.js";
+import { checkNewConfig, maskChannel } from "../integrations/channels/config.js";
 
 /**
  * Sales channels, minimal for now: what orders need from them (a code to
@@ -63,20 +64,23 @@ export async function createChannel(tx: Tx, req: ChannelRequest): Promise<Channe
       { path: "body.code", message: "give a code: lower-case letters, digits, _ and -" },
     ]);
   }
+  const config = checkNewConfig(req.kind, req.config ?? {});
   const inserted = await sql<{ id: number }>`
     insert into channels (code, kind, name, config)
-    values (${code}, ${req.kind}, ${req.name}, ${JSON.stringify(req.config ?? {})})
+    values (${code}, ${req.kind}, ${req.name}, ${JSON.stringify(config)})
     on conflict (code) do nothing returning id`.execute(tx);
   if (inserted.rows.length === 0)
     throw new Conflict(`A channel with code ${JSON.stringify(code)} exists`, { code });
-  const channel = (await findChannel(tx, code))!;
+  // secrets are write-only: neither the reply nor the event carries them
+  const channel = maskChannel((await findChannel(tx, code))!);
   await emit(tx, [{ type: "channel.created", payload: channel }]);
   return channel;
 }
 
+/** Every channel as replies show it (secrets as "***"). */
 export async function listChannels(db: DB | Tx): Promise<Channel[]> {
   const rows = await db.selectFrom("channels").selectAll().orderBy("id").execute();
-  return rows.map(view);
+  return rows.map((r) => maskChannel(view(r)));
 }
 
 export async function findChannel(db: DB | Tx, code: string): Promise<Channel | undefined> {

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { requires } from "../access/permissions.js";
 import type { App, AppDeps } from "../http/app.js";
 import { write } from "../http/idempotency.js";
 import { createFulfilment, type FulfilmentAction, fulfilmentAction } from "./fulfilments.js";
@@ -15,6 +16,7 @@ export async function fulfilmentRoutes(app: App, { db }: AppDeps) {
     "/v1/orders/:id/fulfillments",
     {
       schema: {
+        security: requires("fulfilment:execute"),
         tags,
         summary: "Start a fulfilment of held units at one location",
         description:
@@ -35,6 +37,7 @@ export async function fulfilmentRoutes(app: App, { db }: AppDeps) {
     "/v1/fulfillments",
     {
       schema: {
+        security: requires("order:read"),
         tags,
         summary: "Fulfilments, e.g. the pick list of a location: ?location=&status=picking",
         querystring: S.FulfilmentsQuery,
@@ -48,6 +51,7 @@ export async function fulfilmentRoutes(app: App, { db }: AppDeps) {
     "/v1/fulfillments/:id",
     {
       schema: {
+        security: requires("order:read"),
         tags,
         summary: "A fulfilment",
         params: S.FulfilmentId,
@@ -62,6 +66,7 @@ export async function fulfilmentRoutes(app: App, { db }: AppDeps) {
       `/v1/fulfillments/:id/${action}`,
       {
         schema: {
+          security: requires("fulfilment:execute"),
           tags,
           summary,
           params: S.FulfilmentId,
@@ -89,6 +94,7 @@ export async function fulfilmentRoutes(app: App, { db }: AppDeps) {
     "/v1/bins",
     {
       schema: {
+        security: requires("catalog:write"),
         tags,
         summary: "Set the bin a SKU is picked from at a location",
         body: S.BinBody,
@@ -102,6 +108,7 @@ export async function fulfilmentRoutes(app: App, { db }: AppDeps) {
     "/v1/bins",
     {
       schema: {
+        security: requires("inventory:read"),
         tags,
         summary: "Pick bins",
         querystring: z.strictObject({ location: S.FulfilmentsQuery.shape.location }),

@@ -2,6 +2,7 @@ import { sql } from "kysely";
 import type { FulfilmentState, OrderStatus } from "../db/schema.js";
 import type { Tx } from "../db/tx.js";
 import { emit } from "../events/outbox.js";
+import { invoiceShipment } from "../finance/invoices.js";
 import { Conflict, InvalidTransition, NotFound, ValidationFailed } from "../http/errors.js";
 import { resolveLocations } from "../inventory/refs.js";
 import { lockOrder, readOrder, settle, step } from "./core.js";
@@ -235,5 +236,7 @@ export async function fulfilmentAction(
   const view = await getFulfilment(tx, id);
   await emit(tx, [{ type: rule.event, payload: view }]);
   await settle(tx, order.id, settings, opts.actor);
+  // the shipment's invoice, numbered and posted in this transaction (last: the counter row stays locked to commit)
+  if (action === "ship") await invoiceShipment(tx, id);
   return view;
 }

@@ -1,5 +1,6 @@
 import type { PaymentKind, PaymentStatus } from "../db/schema.js";
 import type { Tx } from "../db/tx.js";
+import { creditRefund } from "../finance/credit-notes.js";
 import { ValidationFailed } from "../http/errors.js";
 
 /**
@@ -96,7 +97,7 @@ export async function addPayment(
 ): Promise<PaymentStatus> {
   const events = await paymentEvents(tx, order.id);
   checkPayment(events, event, order.total, path);
-  await tx
+  const row = await tx
     .insertInto("order_payments")
     .values({
       order_id: order.id,
@@ -105,7 +106,17 @@ export async function addPayment(
       reference: event.reference ?? null,
       actor,
     })
-    .execute();
+    .returning("id")
+    .executeTakeFirstOrThrow();
+  // a refund of invoiced money gets its credit notes in this transaction
+  if (event.kind === "refunded") {
+    await creditRefund(tx, {
+      payment_id: row.id,
+      order_id: order.id,
+      amount: event.amount,
+      reference: event.reference,
+    });
+  }
   const status = paymentStatus([...events, event], order.total);
   await tx
     .updateTable("orders")

@@ -1,6 +1,7 @@
 import { sql } from "kysely";
 import type { ReservationStatus } from "../db/schema.js";
 import type { Tx } from "../db/tx.js";
+import type { TaxSettings } from "../finance/tax.js";
 import { ValidationFailed } from "../http/errors.js";
 import type { LocationRef, StockItem } from "../inventory/refs.js";
 import type { Channel } from "./channels.js";
@@ -25,6 +26,8 @@ export interface PlacementContext {
   locations: LocationRef[];
   /** The checkout reservation's status (null: none asked for, or none found). */
   reservation: ReservationStatus | null;
+  /** The shop's tax settings and the lines' tax classes, for the tax Keel adds to net prices. */
+  tax: { settings: TaxSettings | null; classes: Record<string, string> };
 }
 
 interface Row {
@@ -33,6 +36,8 @@ interface Row {
   items: StockItem[];
   locations: LocationRef[];
   reservations: [number, ReservationStatus][];
+  tax: TaxSettings | null;
+  tax_classes: Record<string, string>;
   /** Per input, its customer's orders placed in the hour before it; null unless the stored fraud rule asks. */
   recent: number[] | null;
 }
@@ -62,6 +67,9 @@ export async function readPlacementContexts(
   // PostgreSQL then keeps the generic plan instead of planning each placement anew.
   const found = await sql<Row>`
     select (select value from settings where key = 'orders') as settings,
+      (select value from settings where key = 'tax') as tax,
+      coalesce((select json_object_agg(v.sku, v.tax_class) from variants v
+        where v.sku = any((select ${skus}::text[])::text[])), '{}') as tax_classes,
       coalesce((select json_agg(json_build_object('id', id, 'code', code, 'config', config)) from channels
         where code = any((select ${codes}::text[])::text[])), '[]') as channels,
       coalesce((select json_agg(json_build_object('id', v.id, 'sku', v.sku, 'kind', v.kind, 'status', p.status,
@@ -123,6 +131,7 @@ export async function readPlacementContexts(
       locations: row.locations,
       reservation:
         input.reservation_id === undefined ? null : (reservations.get(input.reservation_id) ?? null),
+      tax: { settings: row.tax, classes: row.tax_classes },
     };
     return { ctx, recent: row.recent ? row.recent[n] : null };
   });

@@ -1,3 +1,4 @@
+import { type AuditEntry, recordAudit } from "../access/audit.js";
 import type { DB } from "../db/pool.js";
 import { inTransaction, type Tx } from "../db/tx.js";
 import type { WriteResult } from "../http/idempotency.js";
@@ -36,6 +37,8 @@ export interface Placement extends WriteResult<OrderView> {
 interface Pending {
   input: PlaceOrderBody;
   actor: string;
+  /** The request's audit row for the order it placed, written in the placing transaction. */
+  audit?: (body: OrderView) => AuditEntry;
   attempts: number;
   resolve(r: Placement): void;
   reject(err: unknown): void;
@@ -74,9 +77,9 @@ export class OrderPlacer {
     private minBatch = 12,
   ) {}
 
-  place(input: PlaceOrderBody, actor: string): Promise<Placement> {
+  place(input: PlaceOrderBody, actor: string, audit?: (body: OrderView) => AuditEntry): Promise<Placement> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ input, actor, attempts: 0, resolve, reject });
+      this.queue.push({ input, actor, audit, attempts: 0, resolve, reject });
       this.pump();
     });
   }
@@ -107,13 +110,22 @@ export class OrderPlacer {
     this.stats.batches += 1;
     batchSize.observe({ kind: "orders" }, batch.length);
     try {
-      const outcomes = await inTransaction(this.db, (tx) =>
-        placeBatch(
+      const outcomes = await inTransaction(this.db, async (tx) => {
+        const out = await placeBatch(
           tx,
           batch.map((p) => p.input),
           { actor: batch[0].actor, lock },
-        ),
-      );
+        );
+        // one multi-row INSERT for the batch's audit rows (orders placed alone record their own)
+        await recordAudit(
+          tx,
+          out.flatMap((o, k) => {
+            const audit = batch[k]?.audit;
+            return "placed" in o && audit ? [audit(o.placed.view)] : [];
+          }),
+        );
+        return out;
+      });
       outcomes.forEach((o, k) => {
         const p = batch[k];
         if ("placed" in o) {
@@ -148,6 +160,10 @@ export class OrderPlacer {
   private alone(p: Pending, why: string): void {
     this.stats.alone += 1;
     placedAlone.inc({ why });
-    inTransaction(this.db, (tx) => placeAndShow(tx, p.input, { actor: p.actor })).then(p.resolve, p.reject);
+    inTransaction(this.db, async (tx) => {
+      const placed = await placeAndShow(tx, p.input, { actor: p.actor });
+      if (p.audit) await recordAudit(tx, [p.audit(placed.body)]);
+      return placed;
+    }).then(p.resolve, p.reject);
   }
 }

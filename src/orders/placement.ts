@@ -1,4 +1,5 @@
 import type { Tx } from "../db/tx.js";
+import { placementTax } from "../finance/tax.js";
 import { ValidationFailed } from "../http/errors.js";
 import type { StockItem } from "../inventory/refs.js";
 import { allowsSplit } from "./channels.js";
@@ -41,11 +42,12 @@ export interface PlaceResult {
   view?: OrderView;
 }
 
-export function checkTotals(b: PlaceOrderBody) {
+/** `addedTax`: the tax Keel adds to net prices when the order brings none of its own (finance/tax.ts). */
+export function checkTotals(b: PlaceOrderBody, addedTax?: number) {
   const subtotal = b.lines.reduce((s, l) => s + l.quantity * l.unit_price, 0);
   const discount = b.discount_total ?? 0;
   const shipping = b.shipping_total ?? 0;
-  const tax = b.tax_total ?? 0;
+  const tax = b.tax_total ?? addedTax ?? 0;
   const total = subtotal - discount + shipping + tax;
   if (!Number.isSafeInteger(subtotal)) {
     throw new ValidationFailed([{ path: "body.lines", message: "the line amounts are too large" }]);
@@ -101,7 +103,20 @@ export function prepare(
 ): Prepared {
   const { actor, placedAt } = o;
   const { settings, channel } = ctx;
-  const totals = checkTotals(input);
+  const addedTax =
+    input.tax_total === undefined
+      ? placementTax(
+          {
+            country: (input.billing_address ?? input.shipping_address).country,
+            discount_total: input.discount_total ?? 0,
+            shipping_total: input.shipping_total ?? 0,
+            lines: input.lines,
+          },
+          ctx.tax.classes,
+          ctx.tax.settings,
+        )
+      : undefined;
+  const totals = checkTotals(input, addedTax);
   if (input.reservation_id !== undefined) checkReservation(input.reservation_id, ctx.reservation);
   const slaHours = channel.config.sla_hours ?? settings.default_sla_hours;
   const slaDueAt = new Date(placedAt.getTime() + slaHours * 3_600_000);

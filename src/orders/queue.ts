@@ -17,6 +17,8 @@ export interface QueueQuery {
   channel?: string;
   hold_reason?: string;
   overdue?: "true" | "false";
+  payment_status?: string;
+  location?: string;
   sort: "oldest" | "newest";
   limit: number;
   cursor?: string;
@@ -76,6 +78,8 @@ export async function listOrders(
       ${q.hold_reason ? sql`and o.status = 'on_hold' and o.hold_reasons @> ${JSON.stringify([{ code: q.hold_reason }])}::jsonb` : sql``}
       ${q.overdue === "true" ? sql`and ${open} and o.sla_due_at < now()` : sql``}
       ${q.overdue === "false" ? sql`and not (${open} and o.sla_due_at < now())` : sql``}
+      ${q.payment_status ? sql`and o.payment_status = ${q.payment_status}` : sql``}
+      ${q.location ? sql`and exists (select 1 from order_allocations a join locations l on l.id = a.location_id where a.order_id = o.id and l.code = ${q.location})` : sql``}
       ${after ? (newest ? sql`and (o.placed_at, o.id) < (${after[0]}::timestamptz, ${after[1]})` : sql`and (o.placed_at, o.id) > (${after[0]}::timestamptz, ${after[1]})`) : sql``}
     order by ${newest ? sql`o.placed_at desc, o.id desc` : sql`o.placed_at, o.id`}
     limit ${q.limit + 1}`.execute(db);

@@ -1,9 +1,11 @@
 import { z } from "zod";
+import { auditEntryFor } from "../access/audit.js";
+import { type Permission, requires } from "../access/permissions.js";
 import type { App, AppDeps } from "../http/app.js";
 import { write } from "../http/idempotency.js";
-import "./backorders.js"; // registers the stock-arrival listener and the sweep job
 import { cancelOrder } from "./cancellation.js";
 import { createChannel, listChannels } from "./channels.js";
+import { editOrder } from "./edits.js";
 import { fulfilmentRoutes } from "./fulfilment-routes.js";
 import { approveOrder, completeOrder, holdOrder, recordPayment, releaseOrder } from "./lifecycle.js";
 import { OrderPlacer, placeAndShow } from "./placement-queue.js";
@@ -29,6 +31,7 @@ export async function orderRoutes(app: App, deps: AppDeps) {
     "/v1/orders",
     {
       schema: {
+        security: requires("order:write"),
         tags,
         summary: "Place (or import) an order",
         description:
@@ -41,7 +44,7 @@ export async function orderRoutes(app: App, deps: AppDeps) {
       // With an Idempotency-Key the key is stored in the order's own transaction: placed alone.
       if (req.headers["idempotency-key"] !== undefined)
         return write(db, req, reply, (tx) => placeAndShow(tx, req.body, { actor: actorOf(req) }));
-      const placed = await placer.place(req.body, actorOf(req));
+      const placed = await placer.place(req.body, actorOf(req), (body) => auditEntryFor(req, body));
       reply.code(placed.status);
       if (placed.json === undefined) return placed.body;
       reply.type("application/json; charset=utf-8");
@@ -53,6 +56,7 @@ export async function orderRoutes(app: App, deps: AppDeps) {
     "/v1/orders",
     {
       schema: {
+        security: requires("order:read"),
         tags,
         summary: "The order queue",
         description: "Filter by status, channel, hold reason or overdue; oldest first unless sort=newest.",
@@ -67,6 +71,7 @@ export async function orderRoutes(app: App, deps: AppDeps) {
     "/v1/orders/:id",
     {
       schema: {
+        security: requires("order:read"),
         tags,
         summary: "An order, by id or number",
         params: S.OrderKey,
@@ -76,8 +81,38 @@ export async function orderRoutes(app: App, deps: AppDeps) {
     (req) => getOrderView(db, req.params.id),
   );
 
+  app.patch(
+    "/v1/orders/:id",
+    {
+      schema: {
+        security: requires("order:write"),
+        tags,
+        summary: "Edit an order before any of it is picked: address, lines, totals",
+        description:
+          "Stock is released and held again in the same transaction by placement's guarded statements; an edit that cannot be held is refused whole (409).",
+        params: S.OrderKey,
+        body: S.EditOrderBody,
+        response: { 200: V.Order, ...V.problems },
+      },
+    },
+    (req, reply) =>
+      write(db, req, reply, async (tx) => {
+        const id = await editOrder(tx, req.params.id, req.body, { actor: actorOf(req) });
+        return { status: 200, body: await getOrderView(tx, id) };
+      }),
+  );
+
+  /** What each order action needs: approving, holding and cancelling are separate duties. */
+  const ACTION_PERMISSION = {
+    approve: "order:approve",
+    hold: "order:hold",
+    release: "order:hold",
+    cancel: "order:cancel",
+    complete: "order:write",
+    payments: "order:write",
+  } as const satisfies Record<string, Permission>;
   const action = <B>(
-    path: string,
+    path: keyof typeof ACTION_PERMISSION,
     summary: string,
     body: z.ZodType<B>,
     run: (
@@ -92,6 +127,7 @@ export async function orderRoutes(app: App, deps: AppDeps) {
       `/v1/orders/:id/${path}`,
       {
         schema: {
+          security: requires(ACTION_PERMISSION[path]),
           tags,
           summary,
           params: S.OrderKey,
@@ -136,6 +172,7 @@ export async function orderRoutes(app: App, deps: AppDeps) {
     "/v1/channels",
     {
       schema: {
+        security: requires("integrations:manage"),
         tags: ["channels"],
         summary: "Create a sales channel",
         description: "config.sla_hours and config.allow_split shape how its orders are handled.",
@@ -151,6 +188,7 @@ export async function orderRoutes(app: App, deps: AppDeps) {
     "/v1/channels",
     {
       schema: {
+        security: requires("integrations:read"),
         tags: ["channels"],
         summary: "Sales channels",
         response: { 200: z.object({ data: z.array(V.Channel) }) },
@@ -163,6 +201,7 @@ export async function orderRoutes(app: App, deps: AppDeps) {
     "/v1/settings/orders",
     {
       schema: {
+        security: requires("settings:read"),
         tags: ["settings"],
         summary: "How orders are checked, approved and allocated",
         response: { 200: OrderSettings },
@@ -175,6 +214,7 @@ export async function orderRoutes(app: App, deps: AppDeps) {
     "/v1/settings/orders",
     {
       schema: {
+        security: requires("settings:write"),
         tags: ["settings"],
         summary: "Change order settings; fields left out keep their value",
         body: OrderSettingsPatch,

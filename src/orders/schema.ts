@@ -65,6 +65,21 @@ export const PlaceOrderBody = z.strictObject({
 });
 export type PlaceOrderBody = z.infer<typeof PlaceOrderBody>;
 
+export const EditOrderBody = z.strictObject({
+  shipping_address: Address.optional(),
+  billing_address: Address.optional(),
+  lines: z
+    .array(z.strictObject({ sku: Sku, quantity: Quantity, unit_price: Money, title: Text(500).optional() }))
+    .min(1)
+    .max(500)
+    .optional()
+    .describe("the order's lines as they should be: a SKU left out is removed, a new one added"),
+  shipping_total: Money.optional(),
+  discount_total: Money.optional(),
+  tax_total: Money.optional().describe("the order's own tax; Keel's rule applies when left out"),
+  note: Text(2000).optional(),
+});
+
 export const OrderKey = z.strictObject({
   id: z
     .string()
@@ -109,6 +124,19 @@ export const OrdersQuery = z.strictObject({
   channel: ChannelCode.optional(),
   hold_reason: HoldCode.optional(),
   overdue: z.enum(["true", "false"]).optional().describe("only open orders past their SLA due time"),
+  payment_status: z
+    .enum([
+      "pending",
+      "authorized",
+      "partially_paid",
+      "paid",
+      "failed",
+      "voided",
+      "partially_refunded",
+      "refunded",
+    ])
+    .optional(),
+  location: LocationCode.optional().describe("orders with stock held or shipped at this location"),
   sort: z.enum(["oldest", "newest"]).default("oldest").describe("by age (placement time)"),
   ...pageQuery,
 });

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { requires } from "../access/permissions.js";
 import type { App, AppDeps } from "../http/app.js";
 import { write } from "../http/idempotency.js";
 import { costOf } from "./costing.js";
@@ -23,6 +24,7 @@ export async function purchasingRoutes(app: App, { db }: AppDeps) {
     "/v1/suppliers",
     {
       schema: {
+        security: requires("po:write"),
         tags,
         summary: "Create a supplier",
         body: S.SupplierBody,
@@ -35,13 +37,28 @@ export async function purchasingRoutes(app: App, { db }: AppDeps) {
 
   app.get(
     "/v1/suppliers",
-    { schema: { tags, summary: "Suppliers", response: { 200: z.object({ data: z.array(S.Supplier) }) } } },
+    {
+      schema: {
+        security: requires("po:read"),
+        tags,
+        summary: "Suppliers",
+        response: { 200: z.object({ data: z.array(S.Supplier) }) },
+      },
+    },
     async () => ({ data: await listSuppliers(db) }),
   );
 
   app.get(
     "/v1/suppliers/:code",
-    { schema: { tags, summary: "A supplier", params: S.CodeParam, response: { 200: S.Supplier } } },
+    {
+      schema: {
+        security: requires("po:read"),
+        tags,
+        summary: "A supplier",
+        params: S.CodeParam,
+        response: { 200: S.Supplier },
+      },
+    },
     async (req) => getSupplier(db, req.params.code),
   );
 
@@ -49,6 +66,7 @@ export async function purchasingRoutes(app: App, { db }: AppDeps) {
     "/v1/suppliers/:code/items",
     {
       schema: {
+        security: requires("po:write"),
         tags,
         summary: "Create or replace what a supplier sells for one SKU",
         description: "201 when the supplier did not list the SKU before, 200 when it replaced the item.",
@@ -68,6 +86,7 @@ export async function purchasingRoutes(app: App, { db }: AppDeps) {
     "/v1/suppliers/:code/items",
     {
       schema: {
+        security: requires("po:read"),
         tags,
         summary: "What a supplier sells",
         params: S.CodeParam,
@@ -84,6 +103,7 @@ export async function purchasingRoutes(app: App, { db }: AppDeps) {
     "/v1/purchase-orders",
     {
       schema: {
+        security: requires("po:write"),
         tags,
         summary: "Create a draft purchase order",
         body: S.PurchaseOrderBody,
@@ -101,6 +121,7 @@ export async function purchasingRoutes(app: App, { db }: AppDeps) {
     "/v1/purchase-orders",
     {
       schema: {
+        security: requires("po:read"),
         tags,
         summary: "Purchase orders, newest first",
         querystring: S.PurchaseOrdersQuery,
@@ -112,7 +133,15 @@ export async function purchasingRoutes(app: App, { db }: AppDeps) {
 
   app.get(
     "/v1/purchase-orders/:id",
-    { schema: { tags, summary: "A purchase order", params: S.IdParam, response: { 200: S.PurchaseOrder } } },
+    {
+      schema: {
+        security: requires("po:read"),
+        tags,
+        summary: "A purchase order",
+        params: S.IdParam,
+        response: { 200: S.PurchaseOrder },
+      },
+    },
     async (req) => getPurchaseOrder(db, req.params.id),
   );
 
@@ -120,6 +149,7 @@ export async function purchasingRoutes(app: App, { db }: AppDeps) {
     "/v1/purchase-orders/:id/submit",
     {
       schema: {
+        security: requires("po:write"),
         tags,
         summary: "Send a draft to the supplier: its quantities become incoming at the destination",
         params: S.IdParam,
@@ -139,7 +169,16 @@ export async function purchasingRoutes(app: App, { db }: AppDeps) {
   ] as const) {
     app.post(
       `/v1/purchase-orders/:id/${action}`,
-      { schema: { tags, summary, params: S.IdParam, body: S.EndBody, response: { 200: S.PurchaseOrder } } },
+      {
+        schema: {
+          security: requires("po:write"),
+          tags,
+          summary,
+          params: S.IdParam,
+          body: S.EndBody,
+          response: { 200: S.PurchaseOrder },
+        },
+      },
       async (req, reply) =>
         write(db, req, reply, async (tx) => ({
           status: 200,
@@ -152,6 +191,7 @@ export async function purchasingRoutes(app: App, { db }: AppDeps) {
     "/v1/purchase-orders/:id/receipts",
     {
       schema: {
+        security: requires("po:receive"),
         tags,
         summary: "Receive goods against the order (partial receipts allowed)",
         params: S.IdParam,
@@ -170,6 +210,7 @@ export async function purchasingRoutes(app: App, { db }: AppDeps) {
     "/v1/receiving-settings",
     {
       schema: {
+        security: requires("settings:write"),
         tags,
         summary: "How a location receives: through inspection (quarantine) or straight to stock",
         body: S.ReceivingBody,
@@ -184,6 +225,7 @@ export async function purchasingRoutes(app: App, { db }: AppDeps) {
     "/v1/receiving-settings",
     {
       schema: {
+        security: requires("settings:read"),
         tags,
         summary: "Receiving per location",
         response: { 200: z.object({ data: z.array(S.Receiving) }) },
@@ -196,6 +238,7 @@ export async function purchasingRoutes(app: App, { db }: AppDeps) {
     "/v1/costs",
     {
       schema: {
+        security: requires("po:read"),
         tags,
         summary: "A SKU's moving-average unit cost and how receipts moved it",
         querystring: S.CostsQuery,

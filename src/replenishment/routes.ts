@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { requires } from "../access/permissions.js";
 import type { App, AppDeps } from "../http/app.js";
 import { write } from "../http/idempotency.js";
 import { PurchaseOrder } from "../purchasing/schema.js";
@@ -16,6 +17,7 @@ export async function replenishmentRoutes(app: App, { db }: AppDeps) {
     "/v1/reorder-rules",
     {
       schema: {
+        security: requires("po:write"),
         tags,
         summary: "Create or replace the reorder rule of a SKU at a location",
         description:
@@ -35,6 +37,7 @@ export async function replenishmentRoutes(app: App, { db }: AppDeps) {
     "/v1/reorder-rules",
     {
       schema: {
+        security: requires("po:read"),
         tags,
         summary: "Reorder rules",
         querystring: S.RulesQuery,
@@ -47,7 +50,13 @@ export async function replenishmentRoutes(app: App, { db }: AppDeps) {
   app.delete(
     "/v1/reorder-rules/:id",
     {
-      schema: { tags, summary: "Delete a reorder rule", params: S.IdParam, response: { 200: S.ReorderRule } },
+      schema: {
+        security: requires("po:write"),
+        tags,
+        summary: "Delete a reorder rule",
+        params: S.IdParam,
+        response: { 200: S.ReorderRule },
+      },
     },
     async (req, reply) =>
       write(db, req, reply, async (tx) => ({
@@ -60,6 +69,7 @@ export async function replenishmentRoutes(app: App, { db }: AppDeps) {
     "/v1/replenishment/suggestions",
     {
       schema: {
+        security: requires("po:read"),
         tags,
         summary: "What to buy for a location, with the inputs behind each quantity",
         description:
@@ -88,6 +98,7 @@ export async function replenishmentRoutes(app: App, { db }: AppDeps) {
     "/v1/replenishment/purchase-orders",
     {
       schema: {
+        security: requires("po:write"),
         tags,
         summary: "Turn accepted suggestions into draft purchase orders, one per supplier and location",
         body: S.DraftOrdersBody,

@@ -1,3 +1,4 @@
+import { requires } from "../access/permissions.js";
 import type { App, AppDeps } from "../http/app.js";
 import { actorOf } from "../http/auth.js";
 import { write } from "../http/idempotency.js";
@@ -15,6 +16,7 @@ export async function returnRoutes(app: App, { db }: AppDeps) {
     "/v1/returns",
     {
       schema: {
+        security: requires("return:write"),
         tags,
         summary: "Request a return of shipped units (RMA)",
         body: S.ReturnBody,
@@ -32,6 +34,7 @@ export async function returnRoutes(app: App, { db }: AppDeps) {
     "/v1/returns",
     {
       schema: {
+        security: requires("order:read"),
         tags,
         summary: "Returns, newest first",
         querystring: S.ReturnsQuery,
@@ -45,6 +48,7 @@ export async function returnRoutes(app: App, { db }: AppDeps) {
     "/v1/returns/:id",
     {
       schema: {
+        security: requires("order:read"),
         tags,
         summary: "A return with its lines, inspections, refunds and timeline",
         params: S.ReturnKey,
@@ -62,7 +66,16 @@ export async function returnRoutes(app: App, { db }: AppDeps) {
   for (const [action, summary, body] of decisions) {
     app.post(
       `/v1/returns/:id/${action}`,
-      { schema: { tags, summary, params: S.ReturnKey, body, response: { 200: S.ReturnView } } },
+      {
+        schema: {
+          security: requires("return:write"),
+          tags,
+          summary,
+          params: S.ReturnKey,
+          body,
+          response: { 200: S.ReturnView },
+        },
+      },
       async (req, reply) =>
         write(db, req, reply, async (tx) => {
           const reason = (req.body as { reason?: string } | null | undefined)?.reason;
@@ -76,6 +89,7 @@ export async function returnRoutes(app: App, { db }: AppDeps) {
     "/v1/returns/:id/receive",
     {
       schema: {
+        security: requires("return:receive"),
         tags,
         summary:
           "Receive returned units into return_pending; lines with a condition and disposition are inspected at once",
@@ -95,6 +109,7 @@ export async function returnRoutes(app: App, { db }: AppDeps) {
     "/v1/returns/:id/inspect",
     {
       schema: {
+        security: requires("return:receive"),
         tags,
         summary: "Give received units a condition and a disposition: restock, quarantine, refurbish or scrap",
         params: S.ReturnKey,
@@ -113,6 +128,7 @@ export async function returnRoutes(app: App, { db }: AppDeps) {
     "/v1/returns/:id/refund",
     {
       schema: {
+        security: requires("refund:request"),
         tags,
         summary: "Refund part or all of the order's payment; never more than was paid and not yet refunded",
         params: S.ReturnKey,
@@ -131,6 +147,7 @@ export async function returnRoutes(app: App, { db }: AppDeps) {
     "/v1/returns/:id/exchange",
     {
       schema: {
+        security: requires("return:write"),
         tags,
         summary: "Create the replacement order of an exchange; it holds its stock at once",
         params: S.ReturnKey,
@@ -148,7 +165,12 @@ export async function returnRoutes(app: App, { db }: AppDeps) {
   app.get(
     "/v1/settings/returns",
     {
-      schema: { tags, summary: "Return policy: window and reason codes", response: { 200: ReturnSettings } },
+      schema: {
+        security: requires("settings:read"),
+        tags,
+        summary: "Return policy: window and reason codes",
+        response: { 200: ReturnSettings },
+      },
     },
     async () => readReturnSettings(db),
   );
@@ -156,6 +178,7 @@ export async function returnRoutes(app: App, { db }: AppDeps) {
     "/v1/settings/returns",
     {
       schema: {
+        security: requires("settings:write"),
         tags,
         summary: "Change the return policy",
         body: ReturnSettings,

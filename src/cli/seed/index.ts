@@ -1,5 +1,6 @@
 import { sql } from "kysely";
 import type { DB } from "../../db/pool.js";
+import { fillBackordersOnArrival } from "../../orders/backorders.js";
 import { seedDemoActivity } from "./activity.js";
 import { DEFAULT_SEED, type DemoProduct, demoShop } from "./catalog.js";
 import { writeLocations, writeProducts } from "./write.js";
@@ -52,6 +53,7 @@ export type SeedResult =
 export async function seedDemo(db: DB, opts: SeedOptions = {}): Promise<SeedResult> {
   const result = await seedCatalogue(db, opts);
   if (!result.skipped && opts.activity !== false) {
+    fillBackordersOnArrival(); // the demo's receipts fill its backorders, as in a running Keel
     const activity = await seedDemoActivity(db);
     return { ...result, orders: activity.orders, returns: activity.returns, ms: result.ms + activity.ms };
   }

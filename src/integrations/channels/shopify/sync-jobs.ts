@@ -1,0 +1,195 @@
+import type { FastifyBaseLogger } from "fastify";
+import { sql } from "kysely";
+import type { DB } from "../../../db/pool.js";
+import { inTransaction, type Tx } from "../../../db/tx.js";
+import { ValidationFailed } from "../../../http/errors.js";
+import { Repeating } from "../../dispatch/repeating.js";
+import type { RetryHandler } from "../../monitor/retry.js";
+import { importProducts } from "./product-import.js";
+import type { ShopifyPusher } from "./push.js";
+import { enqueueTargets, shopifyChannels } from "./targets.js";
+import "../../../db/schema-shopify.js";
+
+/**
+ * `POST /v1/channels/{code}/sync`: a job row, run by whichever Keel process
+ * leases it first (`FOR UPDATE SKIP LOCKED`; a lease that runs out, because
+ * its process died, is taken over and the job runs again: both kinds are
+ * safe to repeat).
+ * - products: page the shop's variants and map SKU → inventory item;
+ * - inventory: recompute every mapped SKU × location (a changed stock policy
+ *   lands this way); `full` also forgets what Shopify confirmed, so every
+ *   level is set again outright (whatever drifted on Shopify is repaired).
+ */
+
+export interface SyncJob {
+  id: number;
+  channel: string;
+  what: "products" | "inventory";
+  full: boolean;
+  status: "queued" | "running" | "done" | "failed";
+  progress: Record<string, unknown>;
+  error: string | null;
+  created_at: string;
+  finished_at: string | null;
+}
+
+export async function requestSync(
+  tx: Tx,
+  code: string,
+  what: "products" | "inventory",
+  full: boolean,
+): Promise<SyncJob> {
+  const [ch] = await shopifyChannels(tx, code);
+  if (!ch)
+    throw new ValidationFailed([
+      {
+        path: "params.code",
+        message: `channel ${code} is not a Shopify channel with shop_domain, api_version, access_token and locations`,
+      },
+    ]);
+  const row = await tx
+    .insertInto("shopify_sync_jobs")
+    .values({ channel_id: ch.id, what, full })
+    .returning("id")
+    .executeTakeFirstOrThrow();
+  return (await getSyncJob(tx, code, row.id))!;
+}
+
+export async function getSyncJob(db: DB | Tx, code: string, id: number): Promise<SyncJob | undefined> {
+  const r = await db
+    .selectFrom("shopify_sync_jobs as j")
+    .innerJoin("channels as c", "c.id", "j.channel_id")
+    .select([
+      "j.id",
+      "c.code",
+      "j.what",
+      "j.full",
+      "j.status",
+      "j.progress",
+      "j.error",
+      "j.created_at",
+      "j.finished_at",
+    ])
+    .where("j.id", "=", id)
+    .where("c.code", "=", code)
+    .executeTakeFirst();
+  if (!r) return undefined;
+  return {
+    id: Number(r.id),
+    channel: r.code,
+    what: r.what,
+    full: r.full,
+    status: r.status,
+    progress: r.progress,
+    error: r.error,
+    created_at: new Date(r.created_at).toISOString(),
+    finished_at: r.finished_at ? new Date(r.finished_at).toISOString() : null,
+  };
+}
+
+export class SyncRunner {
+  private readonly repeating: Repeating;
+  constructor(
+    private readonly db: DB,
+    private readonly pusher: ShopifyPusher,
+    private readonly opts: { intervalMs?: number; leaseMs?: number; log?: FastifyBaseLogger } = {},
+  ) {
+    this.repeating = new Repeating(() => this.runNext(), {
+      intervalMs: opts.intervalMs ?? 500,
+      log: opts.log,
+      failure: "shopify sync job failed",
+    });
+  }
+  start() {
+    this.repeating.start();
+  }
+  stop() {
+    return this.repeating.stop();
+  }
+
+  /** Leases and runs one job; returns whether there was one. */
+  async runNext(): Promise<boolean> {
+    const lease = `${this.opts.leaseMs ?? 120_000} milliseconds`;
+    const got = await sql<{ id: number; channel_id: number; what: "products" | "inventory"; full: boolean }>`
+      with next as (
+        select id from shopify_sync_jobs
+        where status = 'queued' or (status = 'running' and leased_until < now())
+        order by id limit 1 for update skip locked
+      )
+      update shopify_sync_jobs j set status = 'running', started_at = coalesce(j.started_at, now()),
+        leased_until = now() + ${lease}::interval
+      from next where j.id = next.id
+      returning j.id, j.channel_id, j.what, j.full`.execute(this.db);
+    const job = got.rows[0];
+    if (!job) return false;
+    const code = await this.db
+      .selectFrom("channels")
+      .select("code")
+      .where("id", "=", job.channel_id)
+      .executeTakeFirst();
+    const [ch] = code ? await shopifyChannels(this.db, code.code) : [];
+    const finish = (status: "done" | "failed", progress: unknown, error: string | null) =>
+      sql`update shopify_sync_jobs set status = ${status}, progress = ${JSON.stringify(progress)}::jsonb,
+          error = ${error}, finished_at = now(), leased_until = null where id = ${job.id}`.execute(this.db);
+    if (!ch) {
+      await finish("failed", {}, "the channel is gone or no longer configured for Shopify");
+      return true;
+    }
+    try {
+      if (job.what === "products") {
+        const p = await importProducts(this.db, this.pusher.client(ch), ch, async (progress) => {
+          await sql`update shopify_sync_jobs set progress = ${JSON.stringify(progress)}::jsonb,
+              leased_until = now() + ${lease}::interval where id = ${job.id}`.execute(this.db);
+        });
+        await finish("done", p, null);
+      } else {
+        const targets = await inTransaction(this.db, (tx) =>
+          enqueueTargets(tx, ch, "all", { force: job.full }),
+        );
+        await finish("done", { targets }, null);
+      }
+    } catch (err) {
+      await finish("failed", {}, (err as Error).message.slice(0, 1000));
+    }
+    return true;
+  }
+}
+
+/**
+ * Retrying a Shopify failure: a level that failed is queued again and set
+ * outright; a channel that could not be reached is
+ * tried at once. API problems resolve themselves with the next call that works.
+ */
+export const retryShopifyFailure: RetryHandler = async (failure, tx) => {
+  const d = failure.detail as { sku?: unknown; location?: unknown };
+  const ch = failure.channel_code
+    ? await tx.selectFrom("channels").select("id").where("code", "=", failure.channel_code).executeTakeFirst()
+    : undefined;
+  if (!ch) throw new Error("the failure does not name a channel");
+  if (failure.operation === "push_inventory" && typeof d.sku === "string" && typeof d.location === "string") {
+    const r = await tx
+      .updateTable("shopify_stock_targets")
+      .set({
+        state: "dirty",
+        confirmed: null,
+        dirty_since: new Date(),
+        next_attempt_at: new Date(),
+        error: null,
+      })
+      .where("channel_id", "=", ch.id)
+      .where("sku", "=", d.sku)
+      .where("location_code", "=", d.location)
+      .executeTakeFirst();
+    if (Number(r.numUpdatedRows) === 0) throw new Error("that level is no longer synced");
+    return;
+  }
+  if (failure.operation === "push_inventory") {
+    await tx
+      .updateTable("shopify_channel_state")
+      .set({ next_attempt_at: new Date() })
+      .where("channel_id", "=", ch.id)
+      .execute();
+    return;
+  }
+  throw new Error("resolves itself when the next call to Shopify goes through");
+};

@@ -1,0 +1,83 @@
+import { z } from "zod";
+import type { DB } from "../db/pool.js";
+import type { Tx } from "../db/tx.js";
+
+/**
+ * Customer e-mail settings, under the `notifications` key of the settings
+ * table: the SMTP server, the sender, a switch per channel (marketplaces
+ * mail their own customers), a tracking link per carrier and a Handlebars
+ * template per event.
+ */
+
+const Template = z.strictObject({ subject: z.string().min(1).max(300), text: z.string().min(1).max(20_000) });
+
+export const NotificationSettings = z.strictObject({
+  enabled: z.boolean(),
+  smtp_url: z
+    .string()
+    .regex(/^(smtps?:\/\/.+|\*\*\*)$/, "smtp://user:pass@host:port or smtps://…")
+    .max(500)
+    .nullable()
+    .describe("write-only: replies show ***"),
+  from: z.string().min(3).max(320),
+  /** channel codes whose customers Keel does not mail */
+  channels_off: z.array(z.string().max(64)).max(200),
+  /** carrier → link with {tracking_number} */
+  tracking_urls: z.record(z.string().max(64), z.string().url().max(500)),
+  templates: z.strictObject({ shipped: Template, refunded: Template }),
+});
+export type NotificationSettings = z.infer<typeof NotificationSettings>;
+
+export const DEFAULT_NOTIFICATION_SETTINGS: NotificationSettings = {
+  enabled: false,
+  smtp_url: null,
+  from: "shop@example.com",
+  channels_off: [],
+  tracking_urls: {
+    DHL: "https://www.dhl.com/track?tracking-id={tracking_number}",
+    UPS: "https://www.ups.com/track?tracknum={tracking_number}",
+  },
+  templates: {
+    shipped: {
+      subject: "Your order {{order_number}} is on its way",
+      text: "Hello {{customer_name}},\n\nyour order {{order_number}} has shipped with {{carrier}}.\nTracking number: {{tracking_number}}{{#if tracking_url}}\nTrack it: {{tracking_url}}{{/if}}\n\nThank you for your order.",
+    },
+    refunded: {
+      subject: "Refund for your order {{order_number}}",
+      text: "Hello {{customer_name}},\n\nwe have refunded {{amount}} {{currency}} for your order {{order_number}} (credit note {{credit_note}}).",
+    },
+  },
+};
+
+export async function readNotificationSettings(db: DB | Tx): Promise<NotificationSettings> {
+  const row = await db
+    .selectFrom("settings")
+    .select("value")
+    .where("key", "=", "notifications")
+    .executeTakeFirst();
+  const v = (row?.value as Partial<NotificationSettings>) ?? {};
+  return {
+    ...DEFAULT_NOTIFICATION_SETTINGS,
+    ...v,
+    templates: { ...DEFAULT_NOTIFICATION_SETTINGS.templates, ...(v.templates ?? {}) },
+  };
+}
+
+/** Replaces the settings; an smtp_url of "***" keeps the stored one (replies hide it). */
+export async function writeNotificationSettings(tx: Tx, value: NotificationSettings) {
+  const cur = await readNotificationSettings(tx);
+  const stored = { ...value, smtp_url: value.smtp_url === "***" ? cur.smtp_url : value.smtp_url };
+  await tx
+    .insertInto("settings")
+    .values({ key: "notifications", value: JSON.stringify(stored) })
+    .onConflict((oc) =>
+      oc.column("key").doUpdateSet({ value: JSON.stringify(stored), updated_at: new Date() }),
+    )
+    .execute();
+  return shown(stored);
+}
+
+export const shown = (s: NotificationSettings): NotificationSettings => ({
+  ...s,
+  smtp_url: s.smtp_url ? "***" : null,
+});

@@ -1,0 +1,231 @@
+import { createHmac } from "node:crypto";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+
+/**
+ * A local WooCommerce REST v3 server with the behaviour Keel depends on
+ * (woocommerce-rest-api-docs `_products.md`, `_product-variations.md`,
+ * `_authentication.md`; class-wc-rest-controller.php for the batch limit):
+ *
+ * - HTTP Basic with consumer key / secret, else 401 `woocommerce_rest_cannot_view`;
+ * - `GET /wp-json/wc/v3/products?sku=A,B&per_page=` (variations included, with their `parent_id`);
+ * - `POST /products/batch` and `/products/{id}/variations/batch` with `{create, update, delete}`,
+ *   at most 100 objects across the three, else 413 `woocommerce_rest_request_entity_too_large`;
+ *   an unknown id answers that item with an `error` (the batch itself is 200);
+ * - faults on demand: the next N requests answer a status (with Retry-After), hang for a while,
+ *   or apply and then drop the reply;
+ * - `sell(sku, n)`: a storefront sale, which lowers stock_quantity as the shop itself does;
+ * - `sendWebhook(...)`: signs a body as WooCommerce does (base64 HMAC-SHA256).
+ */
+
+export interface FakeItem {
+  id: number;
+  sku: string;
+  type: "simple" | "variable" | "variation";
+  parent_id: number;
+  manage_stock: boolean;
+  stock_quantity: number | null;
+  stock_status: "instock" | "outofstock" | "onbackorder";
+  date_modified_gmt: string;
+}
+
+type Fault =
+  | { kind: "status"; status: number; retryAfter?: string }
+  | { kind: "slow"; ms: number }
+  | { kind: "drop-reply" };
+
+export interface Logged {
+  method: string;
+  path: string;
+  items: number;
+  status: number;
+}
+
+export class FakeWooCommerce {
+  readonly items = new Map<number, FakeItem>();
+  readonly log: Logged[] = [];
+  private faults: Fault[] = [];
+  private nextId = 100;
+  private server: Server | undefined;
+  baseUrl = "";
+
+  constructor(
+    readonly consumerKey = "ck_fake0123456789",
+    readonly consumerSecret = "cs_fake0123456789",
+    readonly batchLimit = 100,
+  ) {}
+
+  async start(): Promise<string> {
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((err) => {
+        res.writeHead(500).end(JSON.stringify({ code: "internal", message: String(err) }));
+      });
+    });
+    await new Promise<void>((r) => this.server!.listen(0, "127.0.0.1", r));
+    const a = this.server.address();
+    this.baseUrl = `http://127.0.0.1:${typeof a === "object" && a ? a.port : 0}`;
+    return this.baseUrl;
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+  }
+
+  addSimple(sku: string, stock = 0): FakeItem {
+    const item: FakeItem = {
+      id: this.nextId++,
+      sku,
+      type: "simple",
+      parent_id: 0,
+      manage_stock: true,
+      stock_quantity: stock,
+      stock_status: stock > 0 ? "instock" : "outofstock",
+      date_modified_gmt: new Date().toISOString().slice(0, 19),
+    };
+    this.items.set(item.id, item);
+    return item;
+  }
+
+  addVariable(skus: string[]): { parent: FakeItem; variations: FakeItem[] } {
+    const parent = { ...this.addSimple(`${skus[0]}-parent`), type: "variable" as const, manage_stock: false };
+    this.items.set(parent.id, parent);
+    const variations = skus.map((sku) => {
+      const v: FakeItem = { ...this.addSimple(sku), type: "variation", parent_id: parent.id };
+      this.items.set(v.id, v);
+      return v;
+    });
+    return { parent, variations };
+  }
+
+  bySku(sku: string): FakeItem | undefined {
+    return [...this.items.values()].find((i) => i.sku === sku);
+  }
+
+  /** A sale on the shop itself: WooCommerce lowers its own stock. */
+  sell(sku: string, n: number): void {
+    const item = this.bySku(sku);
+    if (!item || item.stock_quantity === null) throw new Error(`no stock-managed ${sku}`);
+    item.stock_quantity -= n;
+    if (item.stock_quantity <= 0) item.stock_status = "outofstock";
+  }
+
+  /** The next requests fail, hang or lose their reply, in this order. */
+  inject(...faults: Fault[]): void {
+    this.faults.push(...faults);
+  }
+
+  /** Signs `body` as WooCommerce does for a webhook. */
+  static sign(body: string, secret: string): string {
+    return createHmac("sha256", secret).update(body).digest("base64");
+  }
+
+  private json(
+    res: ServerResponse,
+    status: number,
+    body: unknown,
+    req: IncomingMessage,
+    items: number,
+  ): void {
+    this.log.push({ method: req.method ?? "", path: (req.url ?? "").split("?")[0], items, status });
+    res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let raw = "";
+    for await (const chunk of req) raw += chunk;
+    const url = new URL(req.url ?? "/", "http://fake");
+    const fault = this.faults.shift();
+    if (fault?.kind === "status") {
+      this.log.push({ method: req.method ?? "", path: url.pathname, items: 0, status: fault.status });
+      res
+        .writeHead(fault.status, {
+          "content-type": "application/json",
+          ...(fault.retryAfter ? { "retry-after": fault.retryAfter } : {}),
+        })
+        .end(JSON.stringify({ code: "fault", message: `injected ${fault.status}` }));
+      return;
+    }
+    if (fault?.kind === "slow") await new Promise((r) => setTimeout(r, fault.ms));
+    if (res.destroyed || req.socket.destroyed) return;
+
+    const expected = `Basic ${Buffer.from(`${this.consumerKey}:${this.consumerSecret}`).toString("base64")}`;
+    if (req.headers.authorization !== expected) {
+      return this.json(
+        res,
+        401,
+        {
+          code: "woocommerce_rest_cannot_view",
+          message: "Sorry, you cannot list resources.",
+          data: { status: 401 },
+        },
+        req,
+        0,
+      );
+    }
+    const path = url.pathname.replace(/^\/wp-json\/wc\/v3/, "");
+    if (req.method === "GET" && path === "/products") {
+      const skus = new Set((url.searchParams.get("sku") ?? "").split(",").filter(Boolean));
+      const perPage = Math.min(Number(url.searchParams.get("per_page") ?? 10), 100);
+      const found = [...this.items.values()]
+        .filter((i) => skus.size === 0 || skus.has(i.sku))
+        .slice(0, perPage);
+      return this.json(res, 200, found, req, found.length);
+    }
+    const batch = /^\/products(?:\/(\d+)\/variations)?\/batch$/.exec(path);
+    if (req.method === "POST" && batch) {
+      const body = JSON.parse(raw || "{}") as {
+        create?: unknown[];
+        update?: Partial<FakeItem>[];
+        delete?: unknown[];
+      };
+      const count = (body.create?.length ?? 0) + (body.update?.length ?? 0) + (body.delete?.length ?? 0);
+      if (count > this.batchLimit) {
+        return this.json(
+          res,
+          413,
+          {
+            code: "woocommerce_rest_request_entity_too_large",
+            message: `Unable to accept more than ${this.batchLimit} items for this request.`,
+            data: { status: 413 },
+          },
+          req,
+          count,
+        );
+      }
+      const parent = batch[1] ? Number(batch[1]) : null;
+      const update = (body.update ?? []).map((u) => {
+        const item = this.items.get(Number(u.id));
+        const wrongKind = item && (parent === null ? item.type === "variation" : item.parent_id !== parent);
+        if (!item || wrongKind) {
+          return {
+            id: u.id,
+            error: {
+              code: "woocommerce_rest_product_invalid_id",
+              message: "Invalid ID.",
+              data: { status: 400 },
+            },
+          };
+        }
+        if (u.manage_stock !== undefined) item.manage_stock = u.manage_stock;
+        if (u.stock_quantity !== undefined) item.stock_quantity = u.stock_quantity;
+        if (u.stock_status !== undefined) item.stock_status = u.stock_status;
+        item.date_modified_gmt = new Date().toISOString().slice(0, 19);
+        return { ...item };
+      });
+      if (fault?.kind === "drop-reply") {
+        // applied, but the client never hears back
+        this.log.push({ method: "POST", path: url.pathname, items: count, status: 0 });
+        req.socket.destroy();
+        return;
+      }
+      return this.json(res, 200, { create: [], update, delete: [] }, req, count);
+    }
+    return this.json(
+      res,
+      404,
+      { code: "rest_no_route", message: "No route was found.", data: { status: 404 } },
+      req,
+      0,
+    );
+  }
+}

@@ -1,0 +1,139 @@
+import {
+  Alert,
+  Anchor,
+  type AnchorProps,
+  Badge,
+  Button,
+  Card,
+  type CardProps,
+  Center,
+  Group,
+  List,
+  Loader,
+  Text,
+} from "@mantine/core";
+import { notifications } from "@mantine/notifications";
+import { createLink } from "@tanstack/react-router";
+import { type ComponentPropsWithoutRef, forwardRef } from "react";
+import { useTranslation } from "react-i18next";
+import { ApiError } from "./api";
+import i18n, { label } from "./i18n";
+
+/** An error in words: Keel's problem+json detail, and each invalid field for a 422. */
+export function ErrorView({ error, onRetry }: { error: unknown; onRetry?: () => void }) {
+  const { t } = useTranslation();
+  const message = error instanceof Error ? error.message : String(error);
+  const errors = error instanceof ApiError ? error.errors : [];
+  return (
+    <Alert color="red" title={t("app.errorTitle")} role="alert" my="sm">
+      <Text size="sm">{message}</Text>
+      {errors.length > 0 && (
+        <List size="sm" mt="xs">
+          {errors.map((e) => (
+            <List.Item key={e.path}>
+              {e.path}: {e.message}
+            </List.Item>
+          ))}
+        </List>
+      )}
+      {onRetry && (
+        <Button mt="sm" size="xs" variant="light" color="red" onClick={onRetry}>
+          {t("app.retry")}
+        </Button>
+      )}
+    </Alert>
+  );
+}
+
+export function Loading() {
+  const { t } = useTranslation();
+  return (
+    <Center py="xl" aria-busy="true">
+      <Group gap="xs">
+        <Loader size="sm" />
+        <Text size="sm">{t("app.loading")}</Text>
+      </Group>
+    </Center>
+  );
+}
+
+/** A toast for a failed action, with the server's words. */
+export function notifyError(error: unknown) {
+  const errors = error instanceof ApiError ? error.errors.map((e) => `${e.path}: ${e.message}`) : [];
+  notifications.show({
+    color: "red",
+    title: i18n.t("app.errorTitle"),
+    message: [error instanceof Error ? error.message : String(error), ...errors].join("\n"),
+    autoClose: 8000,
+    closeButtonProps: { "aria-label": i18n.t("app.close") },
+  });
+}
+
+export function notifyOk(message: string) {
+  notifications.show({
+    color: "teal",
+    message,
+    autoClose: 3000,
+    closeButtonProps: { "aria-label": i18n.t("app.close") },
+  });
+}
+
+/** How long ago, in the largest whole unit: "5 min", "3 h", "2 d". */
+export function age(iso: string, now = Date.now()): string {
+  const minutes = Math.max(0, Math.floor((now - new Date(iso).getTime()) / 60_000));
+  if (minutes < 120) return i18n.t("app.ageMinutes", { count: minutes });
+  const hours = Math.floor(minutes / 60);
+  if (hours < 48) return i18n.t("app.ageHours", { count: hours });
+  return i18n.t("app.ageDays", { count: Math.floor(hours / 24) });
+}
+
+export function money(minor: number, currency: string): string {
+  try {
+    return new Intl.NumberFormat(i18n.language, { style: "currency", currency }).format(minor / 100);
+  } catch {
+    return `${(minor / 100).toFixed(2)} ${currency}`;
+  }
+}
+
+export function when(iso: string | null): string {
+  return iso ? new Date(iso).toLocaleString(i18n.language) : "—";
+}
+
+const COLORS: Record<string, string> = {
+  received: "blue",
+  on_hold: "orange",
+  approved: "teal",
+  backordered: "grape",
+  preparing: "cyan",
+  partially_shipped: "indigo",
+  shipped: "green",
+  completed: "gray",
+  cancelled: "red",
+  pending: "yellow",
+  picking: "cyan",
+  packed: "indigo",
+  delivered: "green",
+  paid: "green",
+  authorized: "teal",
+  failed: "red",
+};
+
+export function StatusBadge({ code }: { code: string }) {
+  return (
+    <Badge color={COLORS[code] ?? "gray"} variant="light">
+      {label("status", code)}
+    </Badge>
+  );
+}
+
+/** Mantine's Anchor and Card as router links (typed routes and search params). */
+export const AnchorLink = createLink(
+  forwardRef<HTMLAnchorElement, AnchorProps & ComponentPropsWithoutRef<"a">>((props, ref) => (
+    <Anchor component="a" ref={ref} {...props} />
+  )),
+);
+export const CardLink = createLink(
+  forwardRef<HTMLAnchorElement, CardProps & ComponentPropsWithoutRef<"a">>((props, ref) => (
+    <Card component="a" ref={ref} {...props} />
+  )),
+);
