@@ -14,6 +14,8 @@ export interface KeelConfig {
   sweepIntervalMs: number;
   /** A NATS server with JetStream: every outbox event is also published there as `keel.<type>`. */
   natsUrl?: string;
+  /** Where clients reach this Keel (the OpenAPI document's server); unset: relative to the document. */
+  publicUrl?: string;
 }
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): KeelConfig {
@@ -26,6 +28,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): KeelConfig {
     poolSize: intFrom(env.KEEL_POOL_SIZE, 20),
     sweepIntervalMs: intFrom(env.KEEL_SWEEP_INTERVAL_MS, 5000),
     natsUrl: env.NATS_URL || undefined,
+    publicUrl: env.KEEL_PUBLIC_URL ? env.KEEL_PUBLIC_URL.replace(/\/+$/, "") : undefined,
   };
 }
 

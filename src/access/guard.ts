@@ -24,6 +24,15 @@ declare module "fastify" {
  * (`AUTHENTICATED`), null for a public route (`[]`), undefined when the route
  * declares nothing.
  */
+/** The permission an operation of /openapi.json needs: its `x-permission`, else what its security names. */
+export function documentedPermission(op: {
+  security?: unknown;
+  "x-permission"?: string;
+}): Permission | "authenticated" | null | undefined {
+  if (op["x-permission"] !== undefined) return declaredPermission([{ bearer: [op["x-permission"]] }]);
+  return declaredPermission(op.security);
+}
+
 export function declaredPermission(security: unknown): Permission | "authenticated" | null | undefined {
   if (!Array.isArray(security)) return undefined;
   if (security.length === 0) return null;

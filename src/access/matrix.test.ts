@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { listen, type TestContext, testApp } from "../../test/helpers.js";
 import { createApiKey } from "../http/auth.js";
-import { declaredPermission } from "./guard.js";
+import { documentedPermission } from "./guard.js";
 import type { Permission } from "./permissions.js";
 import { BUILT_IN_ROLES } from "./roles.js";
 
@@ -82,13 +82,13 @@ interface Operation {
 describe("every route × every built-in role", () => {
   it("answers 403 forbidden exactly when the role lacks the route's permission", async () => {
     const doc = (await t.app.inject({ method: "GET", url: "/openapi.json" })).json() as {
-      paths: Record<string, Record<string, { security?: unknown }>>;
+      paths: Record<string, Record<string, { security?: unknown; "x-permission"?: string }>>;
     };
     const operations: Operation[] = [];
     for (const [path, ops] of Object.entries(doc.paths)) {
       if (!path.startsWith("/v1/")) continue;
       for (const [method, op] of Object.entries(ops)) {
-        const permission = declaredPermission(op.security);
+        const permission = documentedPermission(op);
         if (permission === null || permission === undefined) continue; // public
         operations.push({ method: method.toUpperCase(), path: path.replace(/\{[^}]+\}/g, "0"), permission });
       }

@@ -12,6 +12,7 @@ import { accessHook } from "../access/authenticate.js";
 import { requireDeclaredPermissions } from "../access/guard.js";
 import { syncBuiltInRoles } from "../access/roles.js";
 import { alertNotifier } from "../alerts/targets.js";
+import { readConfig } from "../config.js";
 import type { DB } from "../db/pool.js";
 import { isDatabaseUnavailable } from "../db/tx.js";
 import { EventFeed } from "../events/feed.js";
@@ -32,6 +33,7 @@ import { routes } from "../routes.js";
 import { hashKey, KeyVerifier } from "./auth.js";
 import { DomainError, problemType } from "./errors.js";
 import { metricsPlugin } from "./metrics.js";
+import { completeDocument, type OpenApiDocument } from "./openapi.js";
 import { serveWeb } from "./web.js";
 
 declare module "fastify" {
@@ -90,6 +92,8 @@ export async function buildApp(opts: AppOptions): Promise<App> {
         title: "Keel API",
         version: "1",
         description: "The operations backbone of an online shop. Contract: shared/API.md.",
+        license: { name: "Apache-2.0", url: "https://www.apache.org/licenses/LICENSE-2.0" },
+        contact: { name: "Keel", url: "https://github.com/keel-ops/keel" },
       },
       components: {
         securitySchemes: {
@@ -105,6 +109,11 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       security: [{ bearer: [] }],
     },
     transform: jsonSchemaTransform,
+    transformObject: (documents) =>
+      completeDocument(
+        (documents as unknown as { openapiObject: OpenApiDocument }).openapiObject,
+        readConfig().publicUrl,
+      ) as never,
   });
   await app.register(swaggerUi, { routePrefix: "/docs" });
   await app.register(metricsPlugin);
