@@ -101,6 +101,11 @@ const NAMED: Record<string, string> = {
   "post /v1/channels/{code}/webhooks": "receiveChannelWebhook",
 };
 
+/** Bodies a route reads with its own content-type parser, which its zod schema cannot describe. */
+const RAW_BODIES: Record<string, { mediaType: string; description: string }> = {
+  "post /v1/imports": { mediaType: "text/csv", description: "The CSV file, UTF-8, at most 20 MB" },
+};
+
 const pascal = (word: string) =>
   word
     .split(/[-_.]/)
@@ -172,21 +177,29 @@ const problemResponse = (description: string) => ({
 });
 
 /** The problems any operation may answer with, beyond those a route documents itself. */
-function commonProblems(op: Operation): Record<string, unknown> {
+function commonProblems(method: string, op: Operation): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const secured = (op.security ?? []).length > 0;
   const hasInput =
     op.requestBody !== undefined ||
     (op.parameters ?? []).some((p) => p.in === "query" || p.in === "path" || p.in === "header");
-  if (hasInput) out["400"] = problemResponse("The request is not valid (`invalid_request`); nothing changed");
+  if (hasInput) {
+    out["400"] = problemResponse("The request is not valid (`validation_failed`); nothing changed");
+    out["404"] = problemResponse("No such resource, or one the request names does not exist (`not_found`)");
+    out["422"] = problemResponse(
+      "Well-formed, but it cannot apply: an unknown SKU, location or supplier, a rule it breaks (`validation_failed`); nothing changed",
+    );
+  }
+  if (op.requestBody !== undefined || method === "post" || method === "put" || method === "patch")
+    out["415"] = problemResponse(
+      "The body is not in a media type this operation reads (`unsupported_media_type`)",
+    );
   if (secured) {
     out["401"] = problemResponse("No valid API key or session (`unauthorized`)");
     out["403"] = problemResponse(
       "The caller's roles do not grant the permission this operation needs (`forbidden`)",
     );
   }
-  if ((op.parameters ?? []).some((p) => p.in === "path"))
-    out["404"] = problemResponse("No such resource (`not_found`)");
   out["429"] = problemResponse("Too many requests (`rate_limited`); retry after the Retry-After seconds");
   out["503"] = problemResponse(
     "The database cannot be reached (`unavailable`); retry after the Retry-After seconds",
@@ -215,7 +228,14 @@ export function completeDocument(doc: OpenApiDocument, serverUrl?: string): Open
       const said = op.description ?? op.summary ?? "";
       op.description =
         `${said}${said.endsWith(".") || said === "" ? "" : "."}\n\n${permissionSentence(op)}`.trim();
-      op.responses = { ...commonProblems(op), ...op.responses };
+      const raw = RAW_BODIES[`${method} ${path}`];
+      if (raw && op.requestBody === undefined)
+        op.requestBody = {
+          required: true,
+          description: raw.description,
+          content: { [raw.mediaType]: { schema: { type: "string" } } },
+        };
+      op.responses = { ...commonProblems(method, op), ...op.responses };
       // OpenAPI 3.1 allows role lists for non-OAuth schemes, but linters and client generators read
       // them as OAuth scopes: the permission moves to `x-permission` and the requirement names the scheme
       const permission = [...new Set((op.security ?? []).flatMap((s) => Object.values(s).flat()))][0];

@@ -23,7 +23,15 @@ export const NotificationSettings = z.strictObject({
   /** channel codes whose customers Keel does not mail */
   channels_off: z.array(z.string().max(64)).max(200),
   /** carrier → link with {tracking_number} */
-  tracking_urls: z.record(z.string().max(64), z.string().url().max(500)),
+  // a URL template, not a URI: `{tracking_number}` is not valid in one (RFC 3986), so no `format: uri`
+  tracking_urls: z.record(
+    z.string().max(64),
+    z
+      .string()
+      .max(500)
+      .regex(/^https?:\/\/[^\s/]+\S*$/, "an http(s) URL; {tracking_number} marks where the number goes")
+      .describe("an http(s) URL template: {tracking_number} is replaced by the shipment's number"),
+  ),
   templates: z.strictObject({ shipped: Template, refunded: Template }),
 });
 export type NotificationSettings = z.infer<typeof NotificationSettings>;

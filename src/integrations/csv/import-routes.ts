@@ -78,6 +78,12 @@ export async function importRoutes(app: App, { db }: AppDeps) {
           description:
             "`kind=products`: Shopify's product CSV (current or legacy header); `kind=levels`: `sku,location,on_hand`. Answers 202 at once; poll `GET /v1/imports/{id}`. Each row applies on its own, and re-importing a file changes nothing.",
           querystring: ImportQuery,
+          response: {
+            202: z.strictObject({
+              id: z.number().int(),
+              status: z.string().describe("`running` until every row is applied"),
+            }),
+          },
         },
       },
       async (req, reply) => {
