@@ -171,7 +171,7 @@ export function invalid(
     }
     case "integer":
     case "number": {
-      const options: fc.Arbitrary<unknown>[] = [fc.constantFrom("12", "NaN", null, 1e400)];
+      const options: fc.Arbitrary<unknown>[] = [fc.constantFrom("12", "NaN", null, 1e300)];
       if (type[0] === "integer") options.push(fc.constant(1.5));
       if (s.maximum !== undefined) options.push(fc.constant(s.maximum + 1));
       if (s.minimum !== undefined) options.push(fc.constant(s.minimum - 1));
