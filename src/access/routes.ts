@@ -16,6 +16,8 @@ import { listRoles, roleIds } from "./roles.js";
 import { sessionRoutes } from "./session-routes.js";
 import { assertMayGrant, createUser, getUser, listUsers, User, updateUser } from "./users.js";
 import "../db/schema-access.js";
+import { holdForApproval } from "../approvals/gate.js";
+import { pendingApproval } from "../approvals/view.js";
 
 const problems = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem, 422: Problem };
 const IdParams = z.strictObject({ id: z.coerce.number().int().positive() });
@@ -57,7 +59,8 @@ async function writeSecret<T>(
     await recordAudit(tx, [auditEntryFor(req, result)]);
     return result;
   });
-  reply.code(201);
+  // a write held for a four-eyes approval has set its 202 already
+  if (reply.statusCode !== 202) reply.code(201);
   return body;
 }
 
@@ -161,11 +164,13 @@ export async function accessRoutes(app: App, deps: AppDeps) {
           roles: Roles.min(1),
           expires_at: z.iso.datetime({ offset: true }).optional(),
         }),
-        response: { 201: ApiKey.extend({ key: z.string() }), ...problems },
+        response: { 201: ApiKey.extend({ key: z.string() }), ...problems, ...pendingApproval },
       },
     },
     (req, reply) =>
       writeSecret(db, req, reply, async (tx) => {
+        const held = await holdForApproval(tx, req, reply, "admin_grant", { target: "key", ...req.body });
+        if (held) return held.body;
         const expiresAt = req.body.expires_at ? new Date(req.body.expires_at) : null;
         if (expiresAt && expiresAt.getTime() <= Date.now()) {
           throw new ValidationFailed([{ path: "body.expires_at", message: "must be in the future" }]);
@@ -314,11 +319,14 @@ export async function accessRoutes(app: App, deps: AppDeps) {
           roles: Roles.optional(),
           disabled: z.boolean().optional(),
         }),
-        response: { 200: User, ...problems },
+        response: { 200: User, ...problems, ...pendingApproval },
       },
     },
     (req, reply) =>
       write(db, req, reply, async (tx) => {
+        const payload = { target: "user", id: req.params.id, change: req.body };
+        const held = await holdForApproval(tx, req, reply, "admin_grant", payload);
+        if (held) return held;
         await getUser(tx, req.params.id);
         return { status: 200, body: await updateUser(tx, req.params.id, req.body, req.principal?.grants) };
       }),
