@@ -283,11 +283,13 @@ export async function accessRoutes(app: App, deps: AppDeps) {
           roles: Roles,
           password: z.string().min(MIN_PASSWORD).max(MAX_PASSWORD).optional(),
         }),
-        response: { 201: User.extend({ password: z.string().optional() }), ...problems },
+        response: { 201: User.extend({ password: z.string().optional() }), ...problems, ...pendingApproval },
       },
     },
     (req, reply) =>
       writeSecret(db, req, reply, async (tx) => {
+        const held = await holdForApproval(tx, req, reply, "admin_grant", { target: "new_user", ...req.body });
+        if (held) return held.body;
         const { user, password } = await createUser(tx, req.body, req.principal?.grants);
         return { ...user, ...(password ? { password } : {}) };
       }),

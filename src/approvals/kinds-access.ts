@@ -1,6 +1,6 @@
 import { sql } from "kysely";
 import { roleIds } from "../access/roles.js";
-import { assertMayGrant, updateUser } from "../access/users.js";
+import { assertMayGrant, createUser, updateUser } from "../access/users.js";
 import type { Tx } from "../db/tx.js";
 import { createApiKey } from "../http/auth.js";
 import { NotFound, ValidationFailed } from "../http/errors.js";
@@ -14,7 +14,8 @@ export const ADMIN_ROLE = "admin";
  */
 export type AdminGrantPayload =
   | { target: "user"; id: number; change: { name?: string; roles?: string[]; disabled?: boolean } }
-  | { target: "key"; name: string; roles: string[]; expires_at?: string };
+  | { target: "key"; name: string; roles: string[]; expires_at?: string }
+  | { target: "new_user"; email: string; name: string; roles: string[]; password?: string };
 
 async function userState(tx: Tx, id: number) {
   const r = await sql<{ disabled: boolean; roles: string[] }>`
@@ -27,6 +28,26 @@ async function userState(tx: Tx, id: number) {
 /** Granting admin: the user's roles and disabled flag are re-checked at execution; a new key has no state. */
 export const adminGrant: ApprovalKind<AdminGrantPayload> = {
   async evaluate(tx, p) {
+    if (p.target === "new_user") {
+      if (!p.roles.includes(ADMIN_ROLE)) return null;
+      // a password would be kept in plain text with the request until it is decided
+      if (p.password !== undefined) {
+        throw new ValidationFailed([
+          {
+            path: "body.password",
+            message:
+              "creating an admin needs an approval: leave the password out, one is generated on approval and shown to the approver once (or create the user without admin, then grant it)",
+          },
+        ]);
+      }
+      return {
+        summary: `create user ${p.email} with roles ${p.roles.join(", ")}`,
+        facts: { roles: p.roles },
+        entityType: "users",
+        entityId: p.email,
+        snapshot: null,
+      };
+    }
     if (p.target === "key") {
       if (!p.roles.includes(ADMIN_ROLE)) return null;
       return {
@@ -53,6 +74,10 @@ export const adminGrant: ApprovalKind<AdminGrantPayload> = {
     return p.target === "user" ? userState(tx, p.id) : null;
   },
   async execute(tx, p, ctx) {
+    if (p.target === "new_user") {
+      const { user, password } = await createUser(tx, p, ctx.grants);
+      return { status: 201, body: { ...user, ...(password ? { password } : {}) } };
+    }
     if (p.target === "user") {
       return { status: 200, body: await updateUser(tx, p.id, p.change, ctx.grants) };
     }

@@ -231,6 +231,32 @@ describe("approval kinds", () => {
     expect(res.json().approval.approver_permission).toBe("users:manage");
   });
 
+  it("creating a user with the admin role waits too; the generated password goes to the approver once", async () => {
+    const withPassword = await as(t, null, "POST", "/v1/users", {
+      email: "k-root@example.com",
+      name: "Root",
+      roles: ["admin"],
+      password: "correct horse battery staple",
+    });
+    expect(withPassword.statusCode).toBe(422);
+    expect(withPassword.json().errors[0].path).toBe("body.password");
+    const approval = held(
+      await as(t, null, "POST", "/v1/users", { email: "k-root@example.com", name: "Root", roles: ["admin"] }),
+    );
+    const listed = await ok(t, "GET", "/v1/users");
+    expect(listed.data.some((u: { email: string }) => u.email === "k-root@example.com")).toBe(false);
+    const res = await approve(admin2, approval.id);
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json().result).toMatchObject({
+      status: 201,
+      body: { email: "k-root@example.com", roles: ["admin"] },
+    });
+    expect(res.json().result.body.password).toMatch(/.{15,}/);
+    expect((await as(t, admin2, "GET", `/v1/approvals/${approval.id}`)).json().result.body.password).toBe(
+      "[redacted]",
+    );
+  });
+
   it("a key with the admin role is made only on approval; its secret goes to the approver once", async () => {
     const approval = held(await as(t, null, "POST", "/v1/api-keys", { name: "k-root", roles: ["admin"] }));
     const keys = await ok(t, "GET", "/v1/api-keys");
