@@ -21,6 +21,8 @@ create table approvals (
   facts                jsonb not null,           -- why the policy matched: value, threshold…
   snapshot             jsonb,                    -- the state it was asked against; execution re-checks it
   approver_permission  text not null check (approver_permission ~ '^[a-z_]+:[a-z_]+$'),
+  request_permission   text check (request_permission ~ '^[a-z_]+:[a-z_]+$'),  -- what the write needs: the
+                                                 -- requester must still hold it when it runs
   requested_by         text not null,            -- "key:<id>" or "user:<id>": who may not decide
   requested_actor      text not null,            -- "api_key:<name>" / "user:<email>", for ledgers and audit
   requested_at         timestamptz not null default now(),
@@ -47,7 +49,8 @@ begin
       using errcode = 'check_violation';
   end if;
   if new.payload <> old.payload or new.action <> old.action or new.requested_by <> old.requested_by
-     or new.approver_permission <> old.approver_permission then
+     or new.approver_permission <> old.approver_permission
+     or new.request_permission is distinct from old.request_permission then
     raise exception 'approval % : what was requested cannot change', old.id using errcode = 'check_violation';
   end if;
   return new;

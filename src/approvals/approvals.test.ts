@@ -220,6 +220,36 @@ describe("four-eyes approvals", () => {
     expect(await onHand(code)).toBe(10);
   });
 
+  it("fails when the requester lost the permission meanwhile: an approval lends eyes, not rights", async () => {
+    const code = await costedSku(0);
+    const leaver = await keyWith(t, ["inventory_control"]);
+    const approval = held(await adjust(leaver, code, { delta: 21 }));
+    await sql`update api_keys set revoked_at = now() where name = ${leaver.name}`.execute(t.db);
+    const res = await decide(approver, approval.id, "approve");
+    expect(res.statusCode).toBe(409);
+    expect(res.json().failure.code).toBe("approval_requester_lost_permission");
+    expect(await onHand(code)).toBe(0);
+  });
+
+  it("a retried held write with its Idempotency-Key gets the same approval, not a second one", async () => {
+    const code = await costedSku(0);
+    const send = () =>
+      t.app.inject({
+        method: "POST",
+        url: "/v1/inventory/adjustments",
+        headers: { ...requester.headers, "idempotency-key": `hold-${code}` },
+        payload: { sku: code, location: "AP-MAIN", delta: 22, reason: "correction" },
+      });
+    const first = held(await send());
+    const again = await send();
+    expect(again.statusCode).toBe(202);
+    expect(again.headers["idempotent-replayed"]).toBe("true");
+    expect(again.json().approval.id).toBe(first.id);
+    const n = await sql<{ n: number }>`select count(*)::int as n from approvals
+      where payload->>'sku' = ${code}`.execute(t.db);
+    expect(n.rows[0]?.n).toBe(1);
+  });
+
   it("rejects: nothing is written, and it cannot be approved afterwards", async () => {
     const code = await costedSku(0);
     const approval = held(await adjust(requester, code, { delta: 12 }));

@@ -43,6 +43,41 @@ class Stale extends DomainError {
   }
 }
 
+class RequesterCannot extends DomainError {
+  constructor(row: ApprovalRow) {
+    super(
+      409,
+      "approval_requester_lost_permission",
+      "The requester may no longer do this",
+      `${row.requested_actor} no longer holds ${row.request_permission} (revoked, expired, disabled or its roles changed): the write does not run`,
+    );
+  }
+}
+
+/**
+ * Whether the requester (key or user) still holds the permission the write
+ * needs: an approval lends a second pair of eyes, not a permission.
+ */
+async function requesterStillMay(tx: Tx, row: ApprovalRow): Promise<boolean> {
+  if (!row.request_permission) return true;
+  const [kind, raw] = row.requested_by.split(":");
+  const id = Number(raw);
+  const r =
+    kind === "key"
+      ? await sql<{ ok: boolean }>`select exists (
+          select 1 from api_keys k join api_key_roles kr on kr.api_key_id = k.id
+          join role_permissions rp on rp.role_id = kr.role_id
+          where k.id = ${id} and k.revoked_at is null and (k.expires_at is null or k.expires_at > now())
+            and rp.permission = ${row.request_permission}) as ok`.execute(tx)
+      : await sql<{ ok: boolean }>`select exists (
+          select 1 from users u join user_roles ur on ur.user_id = u.id
+          join role_permissions rp on rp.role_id = ur.role_id
+          where u.id = ${id} and not u.disabled and rp.permission = ${row.request_permission}) as ok`.execute(
+          tx,
+        );
+  return r.rows[0]?.ok === true;
+}
+
 /** JSON with object keys sorted, so jsonb's key order does not matter. */
 function canonical(value: unknown): string {
   return JSON.stringify(value ?? null, (_k, v) =>
@@ -167,6 +202,7 @@ export async function decideApproval(
     };
     await sql`savepoint approval_execute`.execute(tx);
     try {
+      if (!(await requesterStillMay(tx, row))) throw new RequesterCannot(row);
       const now = await def.snapshot(tx, row.payload);
       if (canonical(now) !== canonical(row.snapshot)) throw new Stale(row.snapshot, now);
       const result = await def.execute(tx, row.payload, {

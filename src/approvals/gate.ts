@@ -59,20 +59,16 @@ export async function holdForApproval<P>(
   if (!principal) throw new Forbidden("A write that needs an approval needs a signed-in user or an API key");
   const routePermission = req.routeOptions.config.permission;
   const configured = policy.approver_permission ?? DEFAULT_APPROVER[kind];
-  const approver = (
-    configured === "as_requested"
-      ? typeof routePermission === "string" && routePermission !== "authenticated"
-        ? routePermission
-        : "users:manage"
-      : configured
-  ) as Permission;
+  const needed =
+    typeof routePermission === "string" && routePermission !== "authenticated" ? routePermission : null;
+  const approver = (configured === "as_requested" ? (needed ?? "users:manage") : configured) as Permission;
   const action = `${req.method} ${req.routeOptions.url ?? req.url}`;
   const inserted = await sql<ApprovalRow>`
     insert into approvals (kind, action, entity_type, entity_id, summary, payload, facts, snapshot,
-      approver_permission, requested_by, requested_actor, expires_at)
+      approver_permission, request_permission, requested_by, requested_actor, expires_at)
     values (${kind}, ${action}, ${match.entityType}, ${match.entityId}, ${match.summary},
       ${JSON.stringify(payload)}::jsonb, ${JSON.stringify(match.facts)}::jsonb,
-      ${JSON.stringify(match.snapshot ?? null)}::jsonb, ${approver}, ${principalId(principal)},
+      ${JSON.stringify(match.snapshot ?? null)}::jsonb, ${approver}, ${needed}, ${principalId(principal)},
       ${principal.actor}, now() + make_interval(hours => ${settings.expires_after_hours}))
     returning *`.execute(tx);
   const row = inserted.rows[0] as ApprovalRow;

@@ -15,6 +15,7 @@ export interface ApprovalRow {
   facts: Record<string, unknown>;
   snapshot: unknown;
   approver_permission: string;
+  request_permission: string | null;
   requested_by: string;
   requested_actor: string;
   requested_at: Date;
