@@ -288,7 +288,10 @@ export async function accessRoutes(app: App, deps: AppDeps) {
     },
     (req, reply) =>
       writeSecret(db, req, reply, async (tx) => {
-        const held = await holdForApproval(tx, req, reply, "admin_grant", { target: "new_user", ...req.body });
+        const held = await holdForApproval(tx, req, reply, "admin_grant", {
+          target: "new_user",
+          ...req.body,
+        });
         if (held) return held.body;
         const { user, password } = await createUser(tx, req.body, req.principal?.grants);
         return { ...user, ...(password ? { password } : {}) };
