@@ -2,7 +2,7 @@ import { sql } from "kysely";
 import type { Tx } from "../db/tx.js";
 import { cancelOrder } from "../orders/cancellation.js";
 import { lockOrder } from "../orders/core.js";
-import { releaseOrder } from "../orders/lifecycle.js";
+import { recordPayment, releaseOrder } from "../orders/lifecycle.js";
 import { getOrderView } from "../orders/view.js";
 import { submitPurchaseOrder } from "../purchasing/transitions.js";
 import { refundReturn } from "../returns/money.js";
@@ -80,11 +80,15 @@ export const fraudHoldRelease: ApprovalKind<ReleasePayload> = {
   },
 };
 
-/** POST /v1/returns/{id}/refund. */
+/**
+ * POST /v1/returns/{id}/refund, or POST /v1/orders/{id}/payments recording a
+ * refund (`status` present: the order's own payment events).
+ */
 export interface RefundPayload {
   id: string;
   amount: number;
   reference?: string;
+  status?: "authorized" | "paid" | "failed" | "voided" | "refunded";
 }
 
 async function returnState(tx: Tx, key: string) {
@@ -94,10 +98,25 @@ async function returnState(tx: Tx, key: string) {
   return r.rows[0] ?? null;
 }
 
-/** A refund above the threshold amount. Re-checked: the return's status and what it has refunded so far. */
+/**
+ * A refund above the threshold amount, on a return or recorded straight on
+ * the order. Re-checked: the return's status and what it has refunded so
+ * far, or the order's status and payment status.
+ */
 export const refund: ApprovalKind<RefundPayload> = {
   async evaluate(tx, p, policy) {
     if (!above(p.amount, policy)) return null;
+    if (p.status !== undefined) {
+      if (p.status !== "refunded") return null;
+      const o = await lockOrder(tx, p.id);
+      return {
+        summary: `record a refund of ${p.amount} ${o.currency} on order ${o.number}`,
+        facts: { amount: p.amount, threshold: policy.threshold, payment_status: o.payment_status },
+        entityType: "orders",
+        entityId: String(o.id),
+        snapshot: await orderState(tx, p.id),
+      };
+    }
     const state = await returnState(tx, p.id);
     if (!state) return null;
     return {
@@ -108,8 +127,17 @@ export const refund: ApprovalKind<RefundPayload> = {
       snapshot: state,
     };
   },
-  snapshot: (tx, p) => returnState(tx, p.id),
+  snapshot: (tx, p) => (p.status !== undefined ? orderState(tx, p.id) : returnState(tx, p.id)),
   async execute(tx, p, ctx) {
+    if (p.status !== undefined) {
+      const o = await recordPayment(
+        tx,
+        p.id,
+        { status: p.status, amount: p.amount, reference: p.reference },
+        { actor: ctx.actor },
+      );
+      return { status: 201, body: await getOrderView(tx, o.id) };
+    }
     const id = await refundReturn(tx, p.id, { amount: p.amount, reference: p.reference }, ctx.actor);
     return { status: 200, body: await getReturnView(tx, id) };
   },

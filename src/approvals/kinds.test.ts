@@ -153,6 +153,25 @@ describe("approval kinds", () => {
     expect((await ok(t, "GET", `/v1/returns/${r.id}`)).refunded).toBe(7500);
   });
 
+  it("a refund recorded straight on the order is held the same way; other payment events are not", async () => {
+    const o = await place(t, orderBody([{ sku: "K-BOOT", quantity: 2, unit_price: 5000 }]));
+    const pay = await as(t, support, "POST", `/v1/orders/${o.id}/payments`, {
+      status: "paid",
+      amount: 10_000,
+    });
+    expect(pay.statusCode).toBe(201);
+    const approval = held(
+      await as(t, support, "POST", `/v1/orders/${o.id}/payments`, { status: "refunded", amount: 10_000 }),
+    );
+    expect(approval.kind).toBe("refund");
+    expect((await orderOf(o.id)).payment_status).toBe("paid");
+    const res = await approve(finance, approval.id);
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json().result.status).toBe(201);
+    expect((await orderOf(o.id)).payment_status).toBe("refunded");
+    expect(await auditActions(t, approval.id)).toContain("POST /v1/orders/:id/payments");
+  });
+
   it("submitting a purchase order above the amount is its approval: po:approve by someone else", async () => {
     const small = await ok(
       t,

@@ -118,6 +118,7 @@ export async function orderRoutes(app: App, deps: AppDeps) {
   const GATED: Partial<Record<keyof typeof ACTION_PERMISSION, Kind>> = {
     cancel: "paid_order_cancel",
     release: "fraud_hold_release",
+    payments: "refund", // a payment event recording a refund
   };
   const action = <B>(
     path: keyof typeof ACTION_PERMISSION,
