@@ -1,6 +1,8 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { sql } from "kysely";
 import { z } from "zod";
+import { holdForApproval } from "../approvals/gate.js";
+import { pendingApproval } from "../approvals/view.js";
 import type { DB } from "../db/pool.js";
 import { inTransaction, pgErrorCode, type Tx } from "../db/tx.js";
 import type { App, AppDeps } from "../http/app.js";
@@ -16,8 +18,6 @@ import { listRoles, roleIds } from "./roles.js";
 import { sessionRoutes } from "./session-routes.js";
 import { assertMayGrant, createUser, getUser, listUsers, User, updateUser } from "./users.js";
 import "../db/schema-access.js";
-import { holdForApproval } from "../approvals/gate.js";
-import { pendingApproval } from "../approvals/view.js";
 
 const problems = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem, 422: Problem };
 const IdParams = z.strictObject({ id: z.coerce.number().int().positive() });

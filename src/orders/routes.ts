@@ -141,7 +141,7 @@ export async function orderRoutes(app: App, deps: AppDeps) {
           summary,
           params: S.OrderKey,
           body,
-          response: { 200: V.Order, 201: V.Order, ...V.problems, ...pendingApproval },
+          response: { 200: V.Order, 201: V.Order, ...V.problems, ...(GATED[path] ? pendingApproval : {}) },
         },
       },
       (req, reply) =>
