@@ -3,6 +3,7 @@ import { sql } from "kysely";
 import { sealAudit } from "./access/audit.js";
 import { checkLedgerDrift, detectAnomalies, evaluateAlerts } from "./alerts/evaluate.js";
 import { sendNotifications } from "./alerts/notify.js";
+import { expireApprovals } from "./approvals/decisions.js";
 import { readConfig } from "./config.js";
 import { refreshAbcRollups } from "./counts/abc-rollup.js";
 import type { DB } from "./db/pool.js";
@@ -77,6 +78,8 @@ const jobs: Job[] = [
   // customer e-mails written by the notifications consumer: sent, or retried with backoff
   { name: "send customer e-mails", everyMs: 5_000, run: (db) => sendCustomerEmails(db) },
   // tamper evidence: new audit rows join the hash chain within seconds
+  // four-eyes requests past their expiry: marked expired, each audited
+  { name: "expire approvals", everyMs: 60_000, run: (db) => expireApprovals(db) },
   { name: "seal audit log", everyMs: 5_000, run: (db) => sealAudit(db) },
   // inbound channel webhooks (Shopify, WooCommerce): stored deliveries applied, oldest first
   { name: "apply channel webhooks", everyMs: 500, run: (db) => processInbox(db, INBOX_HANDLERS) },

@@ -1,6 +1,7 @@
 import { auditRoutes } from "./access/audit-routes.js";
 import { accessRoutes } from "./access/routes.js";
 import { alertRoutes } from "./alerts/routes.js";
+import { approvalRoutes } from "./approvals/routes.js";
 import { catalogRoutes } from "./catalog/routes.js";
 import { countRoutes } from "./counts/routes.js";
 import { eventRoutes } from "./events/routes.js";
@@ -46,4 +47,5 @@ export const routes: Array<(app: App, deps: AppDeps) => Promise<void>> = [
   alertRoutes,
   financeRoutes,
   notificationRoutes,
+  approvalRoutes,
 ];

@@ -1,6 +1,8 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { sql } from "kysely";
 import { z } from "zod";
+import { holdForApproval } from "../approvals/gate.js";
+import { pendingApproval } from "../approvals/view.js";
 import type { DB } from "../db/pool.js";
 import { inTransaction, pgErrorCode, type Tx } from "../db/tx.js";
 import type { App, AppDeps } from "../http/app.js";
@@ -57,7 +59,8 @@ async function writeSecret<T>(
     await recordAudit(tx, [auditEntryFor(req, result)]);
     return result;
   });
-  reply.code(201);
+  // a write held for a four-eyes approval has set its 202 already
+  if (reply.statusCode !== 202) reply.code(201);
   return body;
 }
 
@@ -161,11 +164,13 @@ export async function accessRoutes(app: App, deps: AppDeps) {
           roles: Roles.min(1),
           expires_at: z.iso.datetime({ offset: true }).optional(),
         }),
-        response: { 201: ApiKey.extend({ key: z.string() }), ...problems },
+        response: { 201: ApiKey.extend({ key: z.string() }), ...problems, ...pendingApproval },
       },
     },
     (req, reply) =>
       writeSecret(db, req, reply, async (tx) => {
+        const held = await holdForApproval(tx, req, reply, "admin_grant", { target: "key", ...req.body });
+        if (held) return held.body;
         const expiresAt = req.body.expires_at ? new Date(req.body.expires_at) : null;
         if (expiresAt && expiresAt.getTime() <= Date.now()) {
           throw new ValidationFailed([{ path: "body.expires_at", message: "must be in the future" }]);
@@ -278,11 +283,16 @@ export async function accessRoutes(app: App, deps: AppDeps) {
           roles: Roles,
           password: z.string().min(MIN_PASSWORD).max(MAX_PASSWORD).optional(),
         }),
-        response: { 201: User.extend({ password: z.string().optional() }), ...problems },
+        response: { 201: User.extend({ password: z.string().optional() }), ...problems, ...pendingApproval },
       },
     },
     (req, reply) =>
       writeSecret(db, req, reply, async (tx) => {
+        const held = await holdForApproval(tx, req, reply, "admin_grant", {
+          target: "new_user",
+          ...req.body,
+        });
+        if (held) return held.body;
         const { user, password } = await createUser(tx, req.body, req.principal?.grants);
         return { ...user, ...(password ? { password } : {}) };
       }),
@@ -314,11 +324,14 @@ export async function accessRoutes(app: App, deps: AppDeps) {
           roles: Roles.optional(),
           disabled: z.boolean().optional(),
         }),
-        response: { 200: User, ...problems },
+        response: { 200: User, ...problems, ...pendingApproval },
       },
     },
     (req, reply) =>
       write(db, req, reply, async (tx) => {
+        const payload = { target: "user", id: req.params.id, change: req.body };
+        const held = await holdForApproval(tx, req, reply, "admin_grant", payload);
+        if (held) return held;
         await getUser(tx, req.params.id);
         return { status: 200, body: await updateUser(tx, req.params.id, req.body, req.principal?.grants) };
       }),

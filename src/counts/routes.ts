@@ -1,5 +1,7 @@
 import { z } from "zod";
 import { requires } from "../access/permissions.js";
+import { holdForApproval } from "../approvals/gate.js";
+import { pendingApproval } from "../approvals/view.js";
 import type { App, AppDeps } from "../http/app.js";
 import { actorOf } from "../http/auth.js";
 import { write } from "../http/idempotency.js";
@@ -106,14 +108,15 @@ export async function countRoutes(app: App, { db }: AppDeps) {
         tags,
         summary: "Approve a submitted count: its variances are posted as `count` movements",
         params: S.IdParam,
-        response: { 200: S.Count },
+        response: { 200: S.Count, ...pendingApproval },
       },
     },
     async (req, reply) =>
-      write(db, req, reply, async (tx) => ({
-        status: 200,
-        body: await approveCount(tx, req.params.id, actorOf(req)),
-      })),
+      write(db, req, reply, async (tx) => {
+        const held = await holdForApproval(tx, req, reply, "count_variance", { id: req.params.id });
+        if (held) return held;
+        return { status: 200, body: await approveCount(tx, req.params.id, actorOf(req)) };
+      }),
   );
 
   app.post(

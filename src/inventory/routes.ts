@@ -1,5 +1,7 @@
 import { z } from "zod";
 import { PUBLIC, requires } from "../access/permissions.js";
+import { holdForApproval } from "../approvals/gate.js";
+import { pendingApproval } from "../approvals/view.js";
 import type { App, AppDeps } from "../http/app.js";
 import { actorOf } from "../http/auth.js";
 import { ValidationFailed } from "../http/errors.js";
@@ -16,7 +18,7 @@ import { createTransfer, getTransfer, receiveTransfer } from "./transfers.js";
 const tags = ["inventory"];
 
 /** Ledger rows as the API shows them: by SKU and location code. */
-const movementView = (sku: string, location: string) => (m: Movement) => ({
+export const movementView = (sku: string, location: string) => (m: Movement) => ({
   id: m.id,
   sku,
   location,
@@ -128,11 +130,13 @@ export async function inventoryRoutes(app: App, { db, storefront }: AppDeps) {
         tags,
         summary: "Change a bucket by a delta or set it to an absolute value",
         body: S.AdjustmentBody,
-        response: { 201: z.object({ movements: z.array(S.Movement) }) },
+        response: { 201: z.object({ movements: z.array(S.Movement) }), ...pendingApproval },
       },
     },
     async (req, reply) =>
       write(db, req, reply, async (tx) => {
+        const held = await holdForApproval(tx, req, reply, "stock_adjustment", req.body);
+        if (held) return held;
         const movements = await adjustStock(tx, req.body, actorOf(req));
         return {
           status: 201,

@@ -1,6 +1,9 @@
 import { z } from "zod";
 import { auditEntryFor } from "../access/audit.js";
 import { type Permission, requires } from "../access/permissions.js";
+import { holdForApproval } from "../approvals/gate.js";
+import type { Kind } from "../approvals/policies.js";
+import { pendingApproval } from "../approvals/view.js";
 import type { App, AppDeps } from "../http/app.js";
 import { write } from "../http/idempotency.js";
 import { cancelOrder } from "./cancellation.js";
@@ -111,6 +114,12 @@ export async function orderRoutes(app: App, deps: AppDeps) {
     complete: "order:write",
     payments: "order:write",
   } as const satisfies Record<string, Permission>;
+  /** Actions a four-eyes policy may hold back (cancelling a paid order, releasing a fraud hold). */
+  const GATED: Partial<Record<keyof typeof ACTION_PERMISSION, Kind>> = {
+    cancel: "paid_order_cancel",
+    release: "fraud_hold_release",
+    payments: "refund", // a payment event recording a refund
+  };
   const action = <B>(
     path: keyof typeof ACTION_PERMISSION,
     summary: string,
@@ -132,11 +141,15 @@ export async function orderRoutes(app: App, deps: AppDeps) {
           summary,
           params: S.OrderKey,
           body,
-          response: { 200: V.Order, 201: V.Order, ...V.problems },
+          response: { 200: V.Order, 201: V.Order, ...V.problems, ...(GATED[path] ? pendingApproval : {}) },
         },
       },
       (req, reply) =>
         write(db, req, reply, async (tx) => {
+          const gate = GATED[path];
+          const payload = { id: req.params.id, ...(req.body ?? {}) };
+          const held = gate ? await holdForApproval(tx, req, reply, gate, payload) : null;
+          if (held) return held;
           const order = (await run(tx, req.params.id, req.body as B, actorOf(req))) as { id: number };
           return { status, body: await getOrderView(tx, order.id) };
         }),

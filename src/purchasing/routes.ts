@@ -1,5 +1,7 @@
 import { z } from "zod";
 import { requires } from "../access/permissions.js";
+import { holdForApproval } from "../approvals/gate.js";
+import { pendingApproval } from "../approvals/view.js";
 import type { App, AppDeps } from "../http/app.js";
 import { write } from "../http/idempotency.js";
 import { costOf } from "./costing.js";
@@ -153,14 +155,15 @@ export async function purchasingRoutes(app: App, { db }: AppDeps) {
         tags,
         summary: "Send a draft to the supplier: its quantities become incoming at the destination",
         params: S.IdParam,
-        response: { 200: S.PurchaseOrder },
+        response: { 200: S.PurchaseOrder, ...pendingApproval },
       },
     },
     async (req, reply) =>
-      write(db, req, reply, async (tx) => ({
-        status: 200,
-        body: await submitPurchaseOrder(tx, req.params.id, actorOf(req)),
-      })),
+      write(db, req, reply, async (tx) => {
+        const held = await holdForApproval(tx, req, reply, "purchase_order", { id: req.params.id });
+        if (held) return held;
+        return { status: 200, body: await submitPurchaseOrder(tx, req.params.id, actorOf(req)) };
+      }),
   );
 
   for (const [action, run, summary] of [

@@ -1,4 +1,6 @@
 import { requires } from "../access/permissions.js";
+import { holdForApproval } from "../approvals/gate.js";
+import { pendingApproval } from "../approvals/view.js";
 import type { App, AppDeps } from "../http/app.js";
 import { actorOf } from "../http/auth.js";
 import { write } from "../http/idempotency.js";
@@ -133,11 +135,13 @@ export async function returnRoutes(app: App, { db }: AppDeps) {
         summary: "Refund part or all of the order's payment; never more than was paid and not yet refunded",
         params: S.ReturnKey,
         body: S.RefundBody,
-        response: { 200: S.ReturnView },
+        response: { 200: S.ReturnView, ...pendingApproval },
       },
     },
     async (req, reply) =>
       write(db, req, reply, async (tx) => {
+        const held = await holdForApproval(tx, req, reply, "refund", { id: req.params.id, ...req.body });
+        if (held) return held;
         const id = await refundReturn(tx, req.params.id, req.body, actorOf(req));
         return { status: 200, body: await getReturnView(tx, id) };
       }),
