@@ -53,6 +53,11 @@ export class FrameWriter {
     await this.write(Buffer.from(`${MAGIC}\n`));
   }
 
+  /** A line of its own (another format's magic). */
+  async raw(text: string): Promise<void> {
+    await this.write(Buffer.from(text));
+  }
+
   private write(b: Buffer): Promise<void> {
     return new Promise((resolve, reject) => {
       const ok = this.out.write(b, (err) => (err ? reject(err) : undefined));

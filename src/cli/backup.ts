@@ -1,6 +1,9 @@
+import { existsSync } from "node:fs";
+import fs from "node:fs/promises";
 import path from "node:path";
 import cliProgress from "cli-progress";
 import { dumpDatabase } from "../backup/dump.js";
+import { physicalBackup, physicalRestore } from "../backup/physical.js";
 import { restoreDatabase } from "../backup/restore.js";
 import { CliError } from "./database.js";
 
@@ -64,4 +67,78 @@ export async function restoreCommand(url: string, file: string, replace: boolean
       (result.upgraded.length ? ` Then applied ${result.upgraded.length} newer migrations.` : "") +
       "\nRun `keel doctor` and `keel audit verify` to check it.\n",
   );
+}
+
+export { isPhysicalBackup } from "../backup/physical.js";
+
+/** `keel backup` of the embedded server: a hot physical copy, with a progress bar by bytes. */
+export async function physicalBackupCommand(
+  url: string,
+  dataDir: string,
+  out: string | undefined,
+  keelVersion: string,
+): Promise<void> {
+  const file = path.resolve(out ?? `keel-${new Date().toISOString().replace(/[:.]/g, "-")}.keel.gz`);
+  const progress = bar("Backing up [{bar}] {percentage}% | {done} of {all} | {files} files");
+  let started = false;
+  const result = await physicalBackup(url, path.join(dataDir, "pg"), file, {
+    keelVersion,
+    onProgress: (p) => {
+      const payload = { done: mib(p.bytes), all: mib(p.total), files: p.files };
+      if (!started) progress.start(Math.max(p.total, p.bytes), p.bytes, payload);
+      else progress.update(Math.min(p.bytes, Math.max(p.total, p.bytes)), payload);
+      started = true;
+    },
+  }).finally(() => started && progress.stop());
+  const rows = Object.values(result.manifest.rows_at_start).reduce((a, b) => a + b, 0);
+  process.stdout.write(
+    `Physical backup written to ${file}: ${result.files} files, ${mib(result.bytes)} in ${(result.ms / 1000).toFixed(1)} s.\n` +
+      `  Consistent at WAL position ${result.stopLsn}: what was committed before the backup ended is in it.\n` +
+      `  Schema: ${result.manifest.migrations.length} migrations (last ${result.manifest.migrations.at(-1)}), PostgreSQL ${result.manifest.server_version}; ` +
+      `${rows.toLocaleString()} rows when it started.\n` +
+      "  Restores into the same PostgreSQL major version; `keel backup --logical` for a portable copy.\n",
+  );
+}
+
+/** Puts a physical backup in place of the embedded server's data directory (which must be stopped). */
+export async function physicalRestoreCommand(dataDir: string, file: string, replace: boolean): Promise<void> {
+  const pgDir = path.join(dataDir, "pg");
+  const pidFile = path.join(pgDir, "postmaster.pid");
+  if (existsSync(pidFile)) {
+    const pid = Number((await fs.readFile(pidFile, "utf8")).split("\n")[0]);
+    let alive = false;
+    try {
+      process.kill(pid, 0);
+      alive = true;
+    } catch {}
+    if (alive)
+      throw new CliError(`the embedded PostgreSQL in ${pgDir} is running (pid ${pid}): stop Keel first`);
+  }
+  let kept: string | undefined;
+  if (existsSync(pgDir) && (await fs.readdir(pgDir)).length > 0) {
+    if (!replace) throw new CliError(`${pgDir} holds a database: add --replace (it is kept beside, renamed)`);
+    kept = `${pgDir}.before-restore-${new Date().toISOString().replace(/[:.]/g, "-")}`;
+    await fs.rename(pgDir, kept);
+  }
+  const progress = bar("Restoring [{bar}] {value} files | {done}");
+  progress.start(0, 0, { done: "0 MiB" });
+  try {
+    const result = await physicalRestore(file, pgDir, {
+      onProgress: (p) => {
+        progress.setTotal(p.files);
+        progress.update(p.files, { done: mib(p.bytes) });
+      },
+    });
+    progress.stop();
+    process.stdout.write(
+      `Restored ${result.files} files (${mib(result.bytes)}) from ${file}, consistent at ${result.stopLsn}.` +
+        (kept ? `\n  The data directory it replaced is kept in ${kept}.` : "") +
+        "\n",
+    );
+  } catch (err) {
+    progress.stop();
+    await fs.rm(pgDir, { recursive: true, force: true });
+    if (kept) await fs.rename(kept, pgDir);
+    throw new CliError(`restore failed, the data directory is as it was: ${(err as Error).message}`);
+  }
 }

@@ -181,25 +181,43 @@ audit
 program
   .command("backup")
   .description(
-    "write a logical backup of the whole database in one snapshot (gzip; tables as COPY csv with a manifest)",
+    "back up the whole database: of the embedded server a hot physical copy (data directory and WAL); " +
+      "with DATABASE_URL, or --logical, a portable COPY-based dump in one snapshot",
   )
   .option("--out <file>", "where to write it (default ./keel-<time>.keel.gz)")
-  .option(
-    "--logical",
-    "a portable COPY-based dump (the only kind so far; also the way across PostgreSQL versions)",
-  )
-  .action(async (opts: { out?: string }) => {
-    const { backupCommand } = await import("./backup.js");
-    await withConnection({}, (conn) => backupCommand(conn.url, opts.out, version));
+  .option("--logical", "a portable COPY-based dump (also the way across PostgreSQL major versions)")
+  .action(async (opts: { out?: string; logical?: boolean }) => {
+    const { backupCommand, physicalBackupCommand } = await import("./backup.js");
+    await withConnection({}, (conn) =>
+      conn.embedded && !opts.logical
+        ? physicalBackupCommand(conn.url, conn.embedded.dataDir, opts.out, version)
+        : backupCommand(conn.url, opts.out, version),
+    );
   });
 
 program
   .command("restore")
-  .description("restore a `keel backup` file into an empty database (needs a superuser)")
+  .description(
+    "restore a `keel backup` file: a logical one into an empty database (needs a superuser), " +
+      "a physical one into the embedded server's data directory (Keel stopped)",
+  )
   .argument("<file>", "the backup file")
-  .option("--replace", "drop everything in the database first (the embedded one after `npm start`, say)")
+  .option("--replace", "replace what is there (a physical restore keeps the old data directory beside it)")
   .action(async (file: string, opts: { replace?: boolean }) => {
-    const { restoreCommand } = await import("./backup.js");
+    const { restoreCommand, physicalRestoreCommand, isPhysicalBackup } = await import("./backup.js");
+    const config = readConfig();
+    if (await isPhysicalBackup(file)) {
+      if (config.databaseUrl)
+        throw new CliError("a physical backup restores only into Keel's embedded server: unset DATABASE_URL");
+      await physicalRestoreCommand(config.dataDir, file, opts.replace === true);
+      // start the restored server once: it replays the backup's WAL, then the schema is checked
+      await withConnection({}, async (conn) => {
+        process.stdout.write(
+          `The restored database is up (${conn.where}). Run \`keel doctor\` to check it.\n`,
+        );
+      });
+      return;
+    }
     await withConnection({ anySchema: true }, (conn) =>
       restoreCommand(conn.url, file, opts.replace === true),
     );
