@@ -12,6 +12,7 @@
  */
 import { sql } from "kysely";
 import { freshDatabase, startKeel, table } from "./lib.js";
+import { catchUpReportRollups, reportPaths, timeReports } from "./scenarios/reports.js";
 
 const skus = Number(process.env.BENCH_REPORT_SKUS ?? 500);
 const orders = Number(process.env.BENCH_REPORT_ORDERS ?? 5_000);
@@ -21,71 +22,22 @@ const env = await freshDatabase();
 try {
   const { seedDemo } = await import("../src/cli/seed/index.js");
   const { generateHistory } = await import("./scenarios/scale.js");
-  const { rebuildSalesValue } = await import("../src/reports/sales-rollup.js");
-  const { rebuildOrderFacts } = await import("../src/reports/order-facts.js");
   const { rollUpSales } = await import("../src/replenishment/rollup.js");
-  const { evaluateAlerts } = await import("../src/alerts/evaluate.js");
-  let t0 = performance.now();
+  const t0 = performance.now();
   await seedDemo(env.db, { skus, activity: false });
   await generateHistory(env.db, { orders });
   const loadMs = performance.now() - t0;
-  t0 = performance.now();
-  const rows = await rebuildSalesValue(env.db);
-  const rebuildMs = performance.now() - t0;
-  t0 = performance.now();
-  const facts = await rebuildOrderFacts(env.db);
-  const factsMs = performance.now() - t0;
   await rollUpSales(env.db);
-  t0 = performance.now();
-  const alerts = await evaluateAlerts(env.db);
-  const alertMs = performance.now() - t0;
+  const steps = await catchUpReportRollups(env.db);
   const loc = (await sql<{ code: string }>`select code from locations order by id limit 1`.execute(env.db))
     .rows[0].code;
   const keel = await startKeel(env.url);
   try {
-    const paths = [
-      "/v1/dashboard",
-      "/v1/reports/order-status",
-      "/v1/reports/order-aging",
-      "/v1/reports/sales-ranking?by=revenue",
-      "/v1/reports/sales-ranking?by=units&order=least&limit=50",
-      "/v1/reports/returns?by=sku",
-      "/v1/reports/cancellations?by=channel",
-      "/v1/reports/cancellations?by=reason",
-      "/v1/reports/fill-rate",
-      "/v1/reports/cycle-time",
-      "/v1/reports/backorders",
-      "/v1/reports/supplier-performance",
-      `/v1/reports/stock-valuation?location=${loc}`,
-      `/v1/reports/aged-inventory?location=${loc}`,
-      `/v1/reports/critical-stock?location=${loc}`,
-      `/v1/reports/stockout-risk?location=${loc}`,
-      "/v1/alerts?status=open",
-    ];
-    const out: Record<string, string | number>[] = [];
-    for (const path of paths) {
-      const times: number[] = [];
-      let status = 0;
-      for (let i = 0; i <= repeat; i++) {
-        const t = performance.now();
-        const res = await fetch(`${keel.base}${path}`, { headers: { authorization: `Bearer ${env.key}` } });
-        await res.arrayBuffer();
-        status = res.status;
-        if (i > 0) times.push(performance.now() - t); // the first warms the plan cache
-      }
-      times.sort((a, b) => a - b);
-      const q = (p: number) => times[Math.min(times.length - 1, Math.ceil(p * times.length) - 1)].toFixed(1);
-      out.push({ endpoint: `GET ${path}`, status, "p50 ms": q(0.5), "p99 ms": q(0.99), "max ms": q(1) });
-    }
+    const out = await timeReports(keel.base, env.key, reportPaths(loc), repeat);
     console.log(
       table(
         `Reports at ${skus.toLocaleString()} SKUs and ${orders.toLocaleString()} orders (${repeat} requests each)`,
-        [
-          { step: "seed + history", ms: loadMs.toFixed(0) },
-          { step: `sales-value rebuild (${rows} rows)`, ms: rebuildMs.toFixed(0) },
-          { step: `order-facts rebuild (${facts} orders)`, ms: factsMs.toFixed(0) },
-          { step: `alert evaluation (${alerts} opened)`, ms: alertMs.toFixed(0) },
-        ],
+        [{ step: "seed + history", ms: loadMs.toFixed(0) }, ...steps],
       ),
     );
     console.log(table("Endpoints", out));

@@ -10,6 +10,7 @@ import { freshDatabase, type LoadResult, load, loadStock, startKeel, table, time
 import { ceiling } from "./scenarios/ceiling.js";
 import { stockFeedThroughput, webhookLag, webhookThroughput } from "./scenarios/integrations.js";
 import { placementCeiling } from "./scenarios/placement.js";
+import { catchUpReportRollups, reportPaths, timeReports } from "./scenarios/reports.js";
 
 const args = process.argv.slice(2);
 const secondsArg = args.indexOf("--seconds");
@@ -396,6 +397,8 @@ async function scale() {
     t0 = performance.now();
     const abcLists = await refreshAbcRollups(big.db);
     const abcMs = performance.now() - t0;
+    // the report rollups (sales value, order facts) and the alert evaluator after the bulk load
+    const reportSteps = await catchUpReportRollups(big.db);
     const counts = await sql<Record<string, number>>`
       select (select count(*) from orders)::int as orders, (select count(*) from order_lines)::int as lines,
              (select count(*) from inventory_movements)::int as movements`.execute(big.db);
@@ -417,6 +420,7 @@ async function scale() {
             step: `ABC classification: ${abcLists} location × window lists (the job repeats it every 5 minutes)`,
             seconds: abcMs / 1000,
           },
+          ...reportSteps.map((r) => ({ step: r.step, seconds: Number(r.ms) / 1000 })),
         ],
       ),
     );
@@ -459,6 +463,14 @@ async function scale() {
       ];
       const rows = await timeEndpoints(server.base, h, endpoints);
       print(table(`7b. Read endpoints at that scale (5 timed requests each after a warm-up)`, rows));
+      const reportRepeat = Number(process.env.BENCH_REPORT_REPEAT ?? 20);
+      const reports = await timeReports(server.base, big.key, reportPaths("WH-EAST"), reportRepeat);
+      print(
+        table(
+          `7c. Every report and the dashboard at that scale (${reportRepeat} timed requests each)`,
+          reports,
+        ),
+      );
     } finally {
       await server.stop();
     }
