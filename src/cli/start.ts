@@ -79,6 +79,7 @@ export async function startCommand(): Promise<void> {
       db: conn.db,
       logger: { level: config.logLevel, stream: logStream } as { level: string },
       nats: config.natsUrl ? { url: config.natsUrl } : undefined,
+      limits: config.http,
     });
     jobs = startBackgroundJobs(conn.db, app.log);
     try {

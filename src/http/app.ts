@@ -12,6 +12,7 @@ import { accessHook } from "../access/authenticate.js";
 import { requireDeclaredPermissions } from "../access/guard.js";
 import { syncBuiltInRoles } from "../access/roles.js";
 import { alertNotifier } from "../alerts/targets.js";
+import { DEFAULT_HTTP_LIMITS, type HttpLimits } from "../config.js";
 import type { DB } from "../db/pool.js";
 import { isDatabaseUnavailable } from "../db/tx.js";
 import { EventFeed } from "../events/feed.js";
@@ -31,6 +32,7 @@ import { fillBackordersOnArrival } from "../orders/backorders.js";
 import { routes } from "../routes.js";
 import { hashKey, KeyVerifier } from "./auth.js";
 import { DomainError, problemType } from "./errors.js";
+import { hardenHttp } from "./hardening.js";
 import { metricsPlugin } from "./metrics.js";
 import { serveWeb } from "./web.js";
 
@@ -73,12 +75,15 @@ export interface AppOptions {
   retryHandlers?: RetryHandlers;
   /** The built admin app served at `/` (default web/dist; false: none). */
   webDist?: string | false;
+  /** Rate limits, body size and storefront CORS origins (default: DEFAULT_HTTP_LIMITS). */
+  limits?: Partial<HttpLimits>;
 }
 
 export async function buildApp(opts: AppOptions): Promise<App> {
+  const limits: HttpLimits = { ...DEFAULT_HTTP_LIMITS, ...opts.limits };
   const app = Fastify({
     logger: opts.logger ?? false,
-    bodyLimit: 1024 * 1024,
+    bodyLimit: limits.bodyLimit,
   }).withTypeProvider<ZodTypeProvider>() as unknown as App;
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -110,11 +115,13 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   await app.register(metricsPlugin);
 
   requireDeclaredPermissions(app);
+  const { principalLimitHook } = await hardenHttp(app, limits);
   const verifier = new KeyVerifier(opts.db);
   await verifier.start();
   app.decorate("keyVerifier", verifier);
   app.addHook("onClose", () => verifier.stop());
   app.addHook("onRequest", accessHook(verifier, opts.db));
+  if (principalLimitHook) app.addHook("onRequest", principalLimitHook);
   await syncBuiltInRoles(opts.db);
 
   let outageSince: number | null = null;
@@ -257,7 +264,13 @@ function toProblem(err: unknown): Problem {
   const e = err as { statusCode?: number; code?: string; message?: string };
   if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
     const code =
-      e.statusCode === 401 ? "unauthorized" : e.statusCode === 429 ? "rate_limited" : "validation_failed";
+      e.statusCode === 401
+        ? "unauthorized"
+        : e.statusCode === 429
+          ? "rate_limited"
+          : e.statusCode === 413
+            ? "payload_too_large"
+            : "validation_failed";
     return {
       type: problemType(code),
       title: e.statusCode === 413 ? "Payload too large" : "Bad request",
