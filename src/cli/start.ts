@@ -4,6 +4,7 @@ import pino from "pino";
 import { readConfig } from "../config.js";
 import { buildApp } from "../http/app.js";
 import { createApiKey } from "../http/auth.js";
+import { LOG_REDACT } from "../http/hardening.js";
 import { startBackgroundJobs } from "../jobs.js";
 import { CliError, connect, describe } from "./database.js";
 import { seedDemo } from "./seed/index.js";
@@ -24,7 +25,7 @@ const SHUTDOWN_TIMEOUT_MS = 20_000;
 export async function startCommand(): Promise<void> {
   const config = readConfig();
   const logStream = pino.destination({ dest: 2, sync: true });
-  const log = pino({ level: config.logLevel, base: { name: "keel" } }, logStream);
+  const log = pino({ level: config.logLevel, base: { name: "keel" }, redact: LOG_REDACT }, logStream);
   const started = performance.now();
 
   const conn = await connect(config, {
@@ -77,7 +78,7 @@ export async function startCommand(): Promise<void> {
 
     app = await buildApp({
       db: conn.db,
-      logger: { level: config.logLevel, stream: logStream } as { level: string },
+      logger: { level: config.logLevel, stream: logStream },
       nats: config.natsUrl ? { url: config.natsUrl } : undefined,
       limits: config.http,
     });

@@ -32,7 +32,7 @@ import { fillBackordersOnArrival } from "../orders/backorders.js";
 import { routes } from "../routes.js";
 import { hashKey, KeyVerifier } from "./auth.js";
 import { DomainError, problemType } from "./errors.js";
-import { hardenHttp } from "./hardening.js";
+import { hardenHttp, LOG_REDACT } from "./hardening.js";
 import { metricsPlugin } from "./metrics.js";
 import { serveWeb } from "./web.js";
 
@@ -63,7 +63,8 @@ export interface AppDeps {
 
 export interface AppOptions {
   db: DB;
-  logger?: boolean | { level: string };
+  /** true or options: pino, with secrets redacted (LOG_REDACT) unless `redact` is given. */
+  logger?: boolean | { level: string; stream?: { write(line: string): void } };
   /** How often the event feed polls the outbox; 0 leaves polling to the caller (tests). */
   feedIntervalMs?: number;
   /** The outbox dispatcher and webhook sender; false leaves them off (tests that drive them by hand). */
@@ -82,7 +83,7 @@ export interface AppOptions {
 export async function buildApp(opts: AppOptions): Promise<App> {
   const limits: HttpLimits = { ...DEFAULT_HTTP_LIMITS, ...opts.limits };
   const app = Fastify({
-    logger: opts.logger ?? false,
+    logger: opts.logger ? { redact: LOG_REDACT, ...(opts.logger === true ? {} : opts.logger) } : false,
     bodyLimit: limits.bodyLimit,
   }).withTypeProvider<ZodTypeProvider>() as unknown as App;
   app.setValidatorCompiler(validatorCompiler);

@@ -92,3 +92,35 @@ function limitHook(limit: Limiter, per: "ip" | "principal") {
     throw new RateLimited(retryAfter, per);
   };
 }
+
+/** Fields never written to a log, at any of the first four levels of a log line's object. */
+const SECRET_LOG_FIELDS = [
+  "password",
+  "secret",
+  "token",
+  "access_token",
+  "consumer_secret",
+  "webhook_secret",
+  "previous_webhook_secret",
+  "csrf_token",
+  "totp",
+  "totp_secret",
+  "api_key",
+  "authorization",
+  "cookie",
+  "x-csrf-token",
+  "set-cookie",
+];
+
+/**
+ * pino's `redact` for every Keel logger: request and response headers that
+ * carry credentials, and secret fields of anything logged (bodies, configs,
+ * errors' extra fields), replaced by "[redacted]".
+ */
+export const LOG_REDACT = {
+  censor: "[redacted]",
+  paths: SECRET_LOG_FIELDS.flatMap((k) => {
+    const seg = /^[a-z_]+$/.test(k) ? `.${k}` : `["${k}"]`;
+    return [seg.startsWith(".") ? k : seg, `*${seg}`, `*.*${seg}`, `*.*.*${seg}`];
+  }),
+};
