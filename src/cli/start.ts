@@ -6,7 +6,7 @@ import { buildApp } from "../http/app.js";
 import { createApiKey } from "../http/auth.js";
 import { LOG_REDACT } from "../http/hardening.js";
 import { startBackgroundJobs } from "../jobs.js";
-import { loadSecretKey, SecretKeyError, useSecretKey } from "../secrets/box.js";
+import { loadSecretKey, SecretKeyError, setSecretKey } from "../secrets/box.js";
 import { sealStoredSecrets } from "../secrets/rewrite.js";
 import { CliError, connect, describe } from "./database.js";
 import { seedDemo } from "./seed/index.js";
@@ -40,7 +40,7 @@ export async function startCommand(): Promise<void> {
   // secrets at rest: this process's key, and any secret from before encryption encrypted now
   try {
     const key = loadSecretKey({ secret: config.secret, dataDir: config.dataDir });
-    useSecretKey(key);
+    setSecretKey(key);
     const { sealed } = await sealStoredSecrets(conn.db, key);
     if (sealed > 0) log.info({ sealed, key_id: key.id }, "secrets stored in plain text are now encrypted");
     if (!config.secret && !conn.embedded) {

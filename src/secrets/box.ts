@@ -65,7 +65,7 @@ export function loadSecretKey(opts: { secret?: string; dataDir: string }): Secre
 let current: SecretKey | undefined;
 
 /** The key this process seals and opens with; `keel start` sets it, else it is loaded on first use. */
-export function useSecretKey(key: SecretKey): void {
+export function setSecretKey(key: SecretKey): void {
   current = key;
 }
 

@@ -13,7 +13,7 @@ import {
   seal,
   sealBytes,
   secretKeyFrom,
-  useSecretKey,
+  setSecretKey,
 } from "./box.js";
 import { sealStoredSecrets } from "./rewrite.js";
 
@@ -62,7 +62,7 @@ describe("the secret box", () => {
 describe("secrets in the database", () => {
   let t: TestContext;
   beforeAll(async () => {
-    useSecretKey(KEY);
+    setSecretKey(KEY);
     t = await testApp();
   });
   afterAll(() => t.close());
