@@ -95,7 +95,7 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedServ
     const pidFile = await readPidFile(pgDir);
     if (pidFile && (await isPostmasterOf(pidFile.pid, pgDir))) {
       if (pidFile.port && (await canConnect(pidFile.port))) {
-        return await useRunning(opts.dataDir, pgDir, pidFile, creds, database);
+        return await joinRunning(opts.dataDir, pgDir, pidFile, creds, database);
       }
       // starting up or shutting down: wait for it to finish either way
       if (late()) {
@@ -133,7 +133,7 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedServ
 }
 
 /** A live server on the directory: attached to, or adopted when the Keel that started it is gone. */
-async function useRunning(
+async function joinRunning(
   dataDir: string,
   pgDir: string,
   pidFile: PidFile,
