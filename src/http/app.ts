@@ -34,6 +34,7 @@ import { hashKey, KeyVerifier } from "./auth.js";
 import { DomainError, problemType } from "./errors.js";
 import { hardenHttp, LOG_REDACT } from "./hardening.js";
 import { metricsPlugin } from "./metrics.js";
+import { OutageWatch } from "./outage.js";
 import { serveWeb } from "./web.js";
 
 declare module "fastify" {
@@ -125,21 +126,13 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   if (principalLimitHook) app.addHook("onRequest", principalLimitHook);
   await syncBuiltInRoles(opts.db);
 
-  let outageSince: number | null = null;
-  app.addHook("onResponse", async (req, reply) => {
-    if (outageSince !== null && reply.statusCode < 500) {
-      req.log.warn({ outage_ms: Date.now() - outageSince }, "database reachable again");
-      outageSince = null;
-    }
-  });
+  // one line when an outage starts and one when it ends, not one per request
+  const outage = new OutageWatch(opts.db, app.log);
+  app.addHook("onClose", async () => outage.stop());
   app.setErrorHandler((err, req, reply) => {
     const problem = toProblem(err);
     if (problem.status === 503) {
-      // one line when an outage starts and one when it ends, not one per request
-      if (outageSince === null) {
-        outageSince = Date.now();
-        req.log.warn({ err: (err as Error).message }, "database unavailable; answering 503 until it is back");
-      }
+      outage.begin(err);
       reply.header("retry-after", String(RETRY_AFTER_OUTAGE_S));
     } else if (problem.status >= 500) req.log.error({ err }, "request failed");
     reply.code(problem.status).type("application/problem+json").send(problem);
