@@ -78,15 +78,21 @@ describe("security headers", () => {
   it("sets helmet's headers on API answers", async () => {
     const res = await get("/health", "10.3.0.1");
     expect(res.headers["x-content-type-options"]).toBe("nosniff");
-    expect(res.headers["x-frame-options"]).toBe("SAMEORIGIN");
+    expect(res.headers["x-frame-options"]).toBe("DENY");
+    expect(res.headers["content-security-policy"]).toBe("default-src 'none';frame-ancestors 'none'");
     expect(res.headers["strict-transport-security"]).toContain("max-age=");
+    expect(res.headers["referrer-policy"]).toBe("no-referrer");
     expect(res.headers["cross-origin-resource-policy"]).toBe("same-origin");
     expect(res.headers["x-powered-by"]).toBeUndefined();
+    const api = await get("/v1/locations", "10.3.0.1"); // a 401 problem: still an API answer
+    expect(api.headers["content-security-policy"]).toBe("default-src 'none';frame-ancestors 'none'");
+    expect(api.headers["x-content-type-options"]).toBe("nosniff");
   });
 
   it("lets the admin app load its own scripts and styles, and nothing from elsewhere", async () => {
     const page = await get("/orders", "10.3.0.2");
     expect(page.statusCode).toBe(200);
+    expect(page.headers["x-frame-options"]).toBe("SAMEORIGIN");
     const csp = String(page.headers["content-security-policy"]);
     expect(csp).toContain("default-src 'self'");
     expect(csp).toContain("script-src 'self'");
@@ -104,6 +110,7 @@ describe("CORS", () => {
     expect(ok.statusCode).toBe(200);
     expect(ok.headers["access-control-allow-origin"]).toBe(SHOP);
     expect(ok.headers["cross-origin-resource-policy"]).toBe("cross-origin");
+    expect(ok.headers.vary).toContain("origin");
     const other = await get("/v1/storefront/availability?skus=NONE-1", "10.4.0.1", {
       origin: "https://evil.example",
     });
@@ -119,6 +126,7 @@ describe("CORS", () => {
     });
     expect(preflight.statusCode).toBe(204);
     expect(preflight.headers["access-control-allow-origin"]).toBe(SHOP);
+    expect(preflight.headers["access-control-allow-methods"]).toBe("GET, HEAD");
     const noPreflight = await app.inject({
       method: "OPTIONS",
       url: "/v1/orders",
