@@ -4,6 +4,8 @@ import path from "node:path";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type TestContext, testApp } from "../../test/helpers.js";
+import { startTotpEnrollment } from "../access/mfa.js";
+import { inTransaction } from "../db/tx.js";
 import { webhookSecrets } from "../integrations/channels/config.js";
 import {
   loadSecretKey,
@@ -126,6 +128,24 @@ describe("secrets in the database", () => {
         t.db,
       ),
     ).rejects.toMatchObject({ code: "23514" });
+  });
+
+  it("stores a TOTP seed encrypted from enrolment on", async () => {
+    const user = await sql<{ id: number }>`
+      insert into users (email, name, password_hash) values ('totp-seal@example.com', 'T', 'x') returning id`.execute(
+      t.db,
+    );
+    const id = user.rows[0]?.id as number;
+    const { secret } = await inTransaction(t.db, (tx) => startTotpEnrollment(tx, id));
+    const row = await t.db
+      .selectFrom("users")
+      .select("totp_pending_secret")
+      .where("id", "=", id)
+      .executeTakeFirstOrThrow();
+    const stored = row.totp_pending_secret as Buffer;
+    expect(stored.includes(secret)).toBe(false);
+    expect(stored.toString("latin1").startsWith("enc:v1:")).toBe(true);
+    expect(openBytes(stored).equals(secret)).toBe(true);
   });
 
   it("encrypts at start what was stored in plain text before, and refuses to start with another key", async () => {
