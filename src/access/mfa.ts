@@ -1,5 +1,6 @@
 import type { Tx } from "../db/tx.js";
 import { Conflict, ValidationFailed } from "../http/errors.js";
+import { openBytes, sealBytes } from "../secrets/box.js";
 import { matchTotp, newTotpSecret, otpauthUri } from "./totp.js";
 import "../db/schema-access.js";
 
@@ -18,7 +19,11 @@ export async function startTotpEnrollment(tx: Tx, userId: number): Promise<{ sec
   if (user.totp_secret)
     throw new Conflict("Two-factor sign-in is on already: turn it off first to enrol again");
   const secret = newTotpSecret();
-  await tx.updateTable("users").set({ totp_pending_secret: secret }).where("id", "=", userId).execute();
+  await tx
+    .updateTable("users")
+    .set({ totp_pending_secret: sealBytes(secret) })
+    .where("id", "=", userId)
+    .execute();
   return { secret, uri: otpauthUri(secret, user.email) };
 }
 
@@ -34,7 +39,7 @@ export async function confirmTotpEnrollment(tx: Tx, userId: number, code: string
     .executeTakeFirstOrThrow();
   if (!user.totp_pending_secret)
     throw new Conflict("No enrolment is pending: start one with POST /v1/me/totp");
-  const step = matchTotp(user.totp_pending_secret, code, Date.now(), null);
+  const step = matchTotp(openBytes(user.totp_pending_secret), code, Date.now(), null);
   if (step === null) throw wrongCode();
   await tx
     .updateTable("users")
@@ -60,7 +65,7 @@ export async function spendTotpCode(tx: Tx, userId: number, code: string): Promi
     .forUpdate()
     .executeTakeFirstOrThrow();
   if (!user.totp_secret) return true;
-  const step = matchTotp(user.totp_secret, code, Date.now(), user.totp_last_step);
+  const step = matchTotp(openBytes(user.totp_secret), code, Date.now(), user.totp_last_step);
   if (step === null) return false;
   await tx.updateTable("users").set({ totp_last_step: step }).where("id", "=", userId).execute();
   return true;

@@ -4,6 +4,7 @@ import "../db/schema-reports.js";
 import type { DB } from "../db/pool.js";
 import { recordFailure, resolveFailure } from "../integrations/monitor/failures.js";
 import { sign } from "../integrations/webhooks/signature.js";
+import { open } from "../secrets/box.js";
 
 /**
  * Sends notifications: first closes the digest windows that have ended (a
@@ -139,7 +140,7 @@ async function deliver(db: DB, m: Message, opts: NotifyOptions): Promise<void> {
       "content-type": "application/json",
       "user-agent": "Keel-Notifications/1",
       "keel-notification-id": String(m.key),
-      ...(m.secret ? { "keel-signature": sign(m.secret, body) } : {}),
+      ...(m.secret ? { "keel-signature": sign(open(m.secret), body) } : {}), // encrypted at rest
     },
     signal: AbortSignal.timeout(timeout),
   });

@@ -5,6 +5,7 @@ import type { DB } from "../db/pool.js";
 import type { Tx } from "../db/tx.js";
 import { ValidationFailed } from "../http/errors.js";
 import type { OutboxConsumer } from "../integrations/dispatch/consumer.js";
+import { seal } from "../secrets/box.js";
 
 export interface TargetView {
   id: number;
@@ -49,7 +50,7 @@ export async function createTarget(
       target: input.target,
       alert_kinds: input.alert_kinds,
       digest_minutes: input.digest_minutes ?? null,
-      secret,
+      secret: secret === null ? null : seal(secret), // encrypted at rest; the reply shows it once
     })
     .returningAll()
     .executeTakeFirstOrThrow();

@@ -80,7 +80,12 @@ export async function connect(config: KeelConfig, opts: ConnectOptions = {}): Pr
     );
   });
   const removeAbort = server.owned ? onAbort(() => server.stop()) : () => {};
-  const where = `embedded PostgreSQL in ${path.join(config.dataDir, "pg")}${server.owned ? "" : " (already running)"}`;
+  const how = server.adopted
+    ? " (adopted: left running by a Keel process that is gone; stopped on exit)"
+    : server.owned
+      ? ""
+      : " (already running)";
+  const where = `embedded PostgreSQL in ${path.join(config.dataDir, "pg")}${how}`;
   let db: DB | undefined;
   try {
     const applied = await prepareSchema(server.url, where, true);

@@ -4,7 +4,10 @@ import pino from "pino";
 import { readConfig } from "../config.js";
 import { buildApp } from "../http/app.js";
 import { createApiKey } from "../http/auth.js";
+import { LOG_REDACT } from "../http/hardening.js";
 import { startBackgroundJobs } from "../jobs.js";
+import { loadSecretKey, SecretKeyError, setSecretKey } from "../secrets/box.js";
+import { sealStoredSecrets } from "../secrets/rewrite.js";
 import { CliError, connect, describe } from "./database.js";
 import { seedDemo } from "./seed/index.js";
 import { expectConnectionLoss, onShutdownSignal } from "./signals.js";
@@ -24,7 +27,7 @@ const SHUTDOWN_TIMEOUT_MS = 20_000;
 export async function startCommand(): Promise<void> {
   const config = readConfig();
   const logStream = pino.destination({ dest: 2, sync: true });
-  const log = pino({ level: config.logLevel, base: { name: "keel" } }, logStream);
+  const log = pino({ level: config.logLevel, base: { name: "keel" }, redact: LOG_REDACT }, logStream);
   const started = performance.now();
 
   const conn = await connect(config, {
@@ -33,6 +36,24 @@ export async function startCommand(): Promise<void> {
     log: (line) => log.debug({ postgres: line.trimEnd() }, "postgres"),
   });
   if (conn.applied.length > 0) log.info({ applied: conn.applied }, "migrations applied");
+
+  // secrets at rest: this process's key, and any secret from before encryption encrypted now
+  try {
+    const key = loadSecretKey({ secret: config.secret, dataDir: config.dataDir });
+    setSecretKey(key);
+    const { sealed } = await sealStoredSecrets(conn.db, key);
+    if (sealed > 0) log.info({ sealed, key_id: key.id }, "secrets stored in plain text are now encrypted");
+    if (!config.secret && !conn.embedded) {
+      log.warn(
+        { key_file: key.source },
+        "secrets are encrypted with a key file on this host: set KEEL_SECRET when several hosts share the database, and keep the key with your backups",
+      );
+    }
+  } catch (err) {
+    await conn.close().catch(() => {});
+    if (err instanceof SecretKeyError) throw new CliError(err.message);
+    throw err;
+  }
 
   let shuttingDown = false;
   let app: Awaited<ReturnType<typeof buildApp>> | undefined;
@@ -77,8 +98,9 @@ export async function startCommand(): Promise<void> {
 
     app = await buildApp({
       db: conn.db,
-      logger: { level: config.logLevel, stream: logStream } as { level: string },
+      logger: { level: config.logLevel, stream: logStream },
       nats: config.natsUrl ? { url: config.natsUrl } : undefined,
+      limits: config.http,
     });
     jobs = startBackgroundJobs(conn.db, app.log);
     try {

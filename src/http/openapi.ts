@@ -190,10 +190,12 @@ function commonProblems(method: string, op: Operation): Record<string, unknown> 
       "Well-formed, but it cannot apply: an unknown SKU, location or supplier, a rule it breaks (`validation_failed`); nothing changed",
     );
   }
-  if (op.requestBody !== undefined || method === "post" || method === "put" || method === "patch")
+  if (op.requestBody !== undefined || method === "post" || method === "put" || method === "patch") {
+    out["413"] = problemResponse("The body is larger than this Keel accepts (`payload_too_large`)");
     out["415"] = problemResponse(
       "The body is not in a media type this operation reads (`unsupported_media_type`)",
     );
+  }
   if (secured) {
     out["401"] = problemResponse("No valid API key or session (`unauthorized`)");
     out["403"] = problemResponse(

@@ -1,7 +1,10 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { type TestContext, testApp } from "../../test/helpers.js";
+import { type TestContext, testApp, testDatabase } from "../../test/helpers.js";
+import { createDb } from "../db/pool.js";
 import { isDatabaseUnavailable } from "../db/tx.js";
+import { buildApp } from "./app.js";
+import { createApiKey } from "./auth.js";
 
 let t: TestContext;
 let admin: pg.Client;
@@ -63,5 +66,49 @@ describe("while the database cannot be reached", () => {
     expect(isDatabaseUnavailable({ code: "23505", message: "duplicate key" })).toBe(false);
     expect(isDatabaseUnavailable({ code: "55000", message: "cannot refresh materialized view" })).toBe(false);
     expect(isDatabaseUnavailable(null)).toBe(false);
+  });
+});
+
+describe("the log during an outage", () => {
+  it("has one line when it starts and one when it ends, found by a probe without traffic", async () => {
+    const database = await testDatabase();
+    const name = new URL(database.url).pathname.slice(1);
+    const db = createDb(database.url, 4);
+    const lines: { msg: string; outage_ms?: number }[] = [];
+    const app = await buildApp({
+      db,
+      dispatch: false,
+      webDist: false,
+      logger: { level: "warn", stream: { write: (l: string) => void lines.push(JSON.parse(l)) } },
+    });
+    await app.ready();
+    const auth = { authorization: `Bearer ${(await createApiKey(db, "outage-log")).key}` };
+    try {
+      await admin.query(`alter database ${name} allow_connections false`);
+      await admin.query("select pg_terminate_backend(pid) from pg_stat_activity where datname = $1", [name]);
+      for (let i = 0; i < 5; i++) {
+        const res = await app.inject({ method: "GET", url: "/v1/orders", headers: auth });
+        expect(res.statusCode).toBe(503);
+      }
+      const started = lines.filter((l) => l.msg.startsWith("database unavailable"));
+      expect(started).toHaveLength(1);
+      expect(lines.filter((l) => l.msg === "request failed")).toHaveLength(0); // no stack trace per request
+
+      await admin.query(`alter database ${name} allow_connections true`);
+      // no request is needed: the probe notices the database is back
+      for (let i = 0; i < 50 && !lines.some((l) => l.msg === "database reachable again"); i++) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const ended = lines.filter((l) => l.msg === "database reachable again");
+      expect(ended).toHaveLength(1);
+      expect(ended[0]?.outage_ms).toBeGreaterThan(0);
+      expect((await app.inject({ method: "GET", url: "/v1/orders", headers: auth })).statusCode).toBe(200);
+      expect(lines.filter((l) => l.msg.startsWith("database unavailable"))).toHaveLength(1);
+    } finally {
+      await admin.query(`alter database ${name} allow_connections true`);
+      await app.close();
+      await db.destroy();
+      await database.drop();
+    }
   });
 });

@@ -319,6 +319,8 @@ export async function inventoryRoutes(app: App, { db, storefront }: AppDeps) {
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, {
+        // headers hooks set before the hijack (CORS for storefront origins, security headers)
+        ...(reply.getHeaders() as import("node:http").OutgoingHttpHeaders),
         "content-type": "text/event-stream",
         "cache-control": "no-cache",
         connection: "keep-alive",

@@ -5,7 +5,7 @@ import type { ChannelKind } from "../db/schema.js";
 import type { Tx } from "../db/tx.js";
 import { emit } from "../events/outbox.js";
 import { Conflict, ValidationFailed } from "../http/errors.js";
-import { checkNewConfig, maskChannel } from "../integrations/channels/config.js";
+import { checkNewConfig, maskChannel, sealConfig } from "../integrations/channels/config.js";
 
 /**
  * Sales channels, minimal for now: what orders need from them (a code to
@@ -67,7 +67,7 @@ export async function createChannel(tx: Tx, req: ChannelRequest): Promise<Channe
   const config = checkNewConfig(req.kind, req.config ?? {});
   const inserted = await sql<{ id: number }>`
     insert into channels (code, kind, name, config)
-    values (${code}, ${req.kind}, ${req.name}, ${JSON.stringify(config)})
+    values (${code}, ${req.kind}, ${req.name}, ${JSON.stringify(sealConfig(config))})
     on conflict (code) do nothing returning id`.execute(tx);
   if (inserted.rows.length === 0)
     throw new Conflict(`A channel with code ${JSON.stringify(code)} exists`, { code });

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { ChannelKind } from "../../db/schema.js";
 import { type FieldError, ValidationFailed } from "../../http/errors.js";
+import { open, seal } from "../../secrets/box.js";
 
 /**
  * A channel's connector settings, per kind (API.md "Integrations and events"),
@@ -111,7 +112,7 @@ export function checkNewConfig(kind: ChannelKind, config: Record<string, unknown
 }
 
 /**
- * The config after a PATCH: keys given replace theirs (null removes one), keys
+ * The config after a PATCH (plain: seal it to store it): keys given replace theirs (null removes one), keys
  * left out keep their value, a secret given as "***" stays as it is. A new
  * webhook_secret keeps the old one as the previous secret for an hour.
  */
@@ -125,6 +126,7 @@ export function patchConfig(
   for (const k of INTERNAL_KEYS) {
     if (k in patch) throw new ValidationFailed([{ path: `${path}.${k}`, message: "is kept by Keel" }]);
   }
+  current = openConfig(current); // as stored, its secrets are encrypted
   const next: Record<string, unknown> = { ...current };
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete next[k];
@@ -139,6 +141,23 @@ export function patchConfig(
     out[PREVIOUS_SECRET] = old;
     out[ROTATED_AT] = now.toISOString();
   }
+  return out;
+}
+
+/** Every key of a config that holds a secret (encrypted at rest). */
+const SEALED_KEYS: readonly string[] = [...SECRET_KEYS, PREVIOUS_SECRET];
+
+/** The config as stored: its secrets encrypted (src/secrets/box.ts). */
+export function sealConfig(config: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...config };
+  for (const k of SEALED_KEYS) if (typeof out[k] === "string") out[k] = seal(out[k]);
+  return out;
+}
+
+/** The config as connectors use it: its secrets decrypted. */
+export function openConfig(config: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...config };
+  for (const k of SEALED_KEYS) if (typeof out[k] === "string") out[k] = open(out[k]);
   return out;
 }
 
@@ -157,7 +176,8 @@ export function maskChannel<T extends { config: Record<string, unknown> }>(chann
 }
 
 /** The secrets a webhook may be signed with now: the current one, and the previous one within the hour. */
-export function webhookSecrets(config: Record<string, unknown>, now = new Date()): string[] {
+export function webhookSecrets(stored: Record<string, unknown>, now = new Date()): string[] {
+  const config = openConfig(stored);
   const out: string[] = [];
   if (typeof config.webhook_secret === "string") out.push(config.webhook_secret);
   const prev = config[PREVIOUS_SECRET];
@@ -178,7 +198,7 @@ export interface ShopifySettings {
 }
 
 export function shopifySettings(config: Record<string, unknown>): ShopifySettings {
-  const c = ShopifyConfig.parse(config);
+  const c = ShopifyConfig.parse(openConfig(config));
   return {
     shopDomain: c.shop_domain,
     apiVersion: c.api_version,

@@ -3,7 +3,7 @@ import type { Tx } from "../../db/tx.js";
 import { emit } from "../../events/outbox.js";
 import { NotFound } from "../../http/errors.js";
 import { type Channel, findChannel } from "../../orders/channels.js";
-import { maskChannel, patchConfig } from "./config.js";
+import { maskChannel, patchConfig, sealConfig } from "./config.js";
 
 /** Changing a channel's name and connector settings (PATCH /v1/channels/{code}). */
 
@@ -22,7 +22,7 @@ export async function updateChannel(tx: Tx, code: string, patch: ChannelPatch): 
     .executeTakeFirst();
   if (!row) throw new NotFound("channel", code);
   const current = (row.config ?? {}) as Record<string, unknown>;
-  const config = patch.config ? patchConfig(row.kind, current, patch.config) : current;
+  const config = patch.config ? sealConfig(patchConfig(row.kind, current, patch.config)) : current;
   await sql`update channels set name = coalesce(${patch.name ?? null}, name), config = ${JSON.stringify(config)}::jsonb,
               updated_at = now() where id = ${row.id}`.execute(tx);
   const channel = maskChannel((await findChannel(tx, code))!);

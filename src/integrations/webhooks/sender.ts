@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from "fastify";
 import { sql } from "kysely";
 import type { DB } from "../../db/pool.js";
 import { inTransaction } from "../../db/tx.js";
+import { open } from "../../secrets/box.js";
 import { Repeating } from "../dispatch/repeating.js";
 import { recordFailure, resolveFailure } from "../monitor/failures.js";
 import { sign } from "./signature.js";
@@ -181,7 +182,7 @@ export class WebhookSender {
           "user-agent": "Keel-Webhooks/1",
           "keel-event-id": String(d.event_id),
           "keel-event-type": d.event_type,
-          "keel-signature": sign(d.secret, body),
+          "keel-signature": sign(open(d.secret), body), // encrypted at rest
         },
         signal: AbortSignal.timeout(this.opts.timeoutMs ?? 10_000),
       });

@@ -3,6 +3,7 @@ import { sql } from "kysely";
 import type { DB } from "../../db/pool.js";
 import type { Tx } from "../../db/tx.js";
 import { NotFound, ValidationFailed } from "../../http/errors.js";
+import { seal } from "../../secrets/box.js";
 import "../../db/schema-webhooks.js";
 
 export interface SubscriptionView {
@@ -25,8 +26,7 @@ const columns = ["id", "url", "events", "status", "created_at"] as const;
 
 /**
  * Creates a subscription; the secret (32 random bytes as hex unless given) is
- * returned here and never again. It is stored as is: encrypting secrets at
- * rest is a separate issue. Events already in the outbox are not delivered.
+ * returned here and never again; it is stored encrypted (src/secrets/box.ts). Events already in the outbox are not delivered.
  */
 export async function createSubscription(
   tx: Tx,
@@ -35,7 +35,7 @@ export async function createSubscription(
   const secret = input.secret ?? randomBytes(32).toString("hex");
   const row = await tx
     .insertInto("webhook_subscriptions")
-    .values({ url: input.url, events: [...new Set(input.events)], secret })
+    .values({ url: input.url, events: [...new Set(input.events)], secret: seal(secret) })
     .returning(columns)
     .executeTakeFirstOrThrow();
   return { ...view(row), secret };

@@ -4,6 +4,8 @@
  * base_url). Validating the config when a channel is saved is the channel
  * module's job; this only reads it, and says plainly what is missing.
  */
+import { open } from "../../../secrets/box.js";
+
 export interface ShopifySettings {
   channel: string;
   shopDomain: string;
@@ -33,7 +35,7 @@ export function shopifySettings(channel: { code: string; config: Record<string, 
   };
   const shopDomain = str("shop_domain");
   const apiVersion = str("api_version");
-  const accessToken = str("access_token");
+  const accessToken = open(str("access_token")); // encrypted at rest
   if (
     apiVersion &&
     !(apiVersion === "unstable" || (/^\d{4}-\d{2}$/.test(apiVersion) && apiVersion >= MIN_API_VERSION))

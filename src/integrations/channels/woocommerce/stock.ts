@@ -5,7 +5,7 @@ import { findChannel } from "../../../orders/channels.js";
 import type { OutboxConsumer } from "../../dispatch/consumer.js";
 import { recordFailure, resolveFailure } from "../../monitor/failures.js";
 import { offeredQuantities } from "../../stock-policy/policy.js";
-import { WooCommerceConfig } from "../config.js";
+import { openConfig, WooCommerceConfig } from "../config.js";
 import { BATCH_LIMIT, WooClient, type WooClientOptions } from "./client.js";
 import "../../../db/schema-inbound.js";
 
@@ -43,7 +43,7 @@ export function wooClientFor(
   config: Record<string, unknown>,
   extra: Partial<WooClientOptions> = {},
 ): WooClient {
-  const c = WooCommerceConfig.parse(config);
+  const c = WooCommerceConfig.parse(openConfig(config)); // as stored, its secrets are encrypted
   if (!c.base_url || !c.consumer_key || !c.consumer_secret) {
     throw new Error("the channel needs base_url, consumer_key and consumer_secret");
   }
