@@ -15,7 +15,17 @@ export const NAV = [
   { to: "/pick", key: "nav.pick", permission: "fulfilment:execute" },
   { to: "/stock", key: "nav.stock", permission: "inventory:read" },
   { to: "/ledger", key: "nav.ledger", permission: "inventory:read" },
+  { to: "/purchasing", key: "nav.purchasing", permission: "po:read" },
+  { to: "/returns", key: "nav.returns", permission: "order:read" },
+  { to: "/counts", key: "nav.counts", permission: "inventory:read" },
+  { to: "/reports", key: "nav.reports", permission: "reports:read" },
+  { to: "/integrations", key: "nav.integrations", permission: "integrations:read" },
+  { to: "/access", key: "nav.access", permission: ["users:manage", "audit:read"] },
 ] as const;
+
+/** A page is offered when the user holds its permission (or any one of several). */
+export const allowed = (can: (p: string) => boolean, p: string | readonly string[]) =>
+  typeof p === "string" ? can(p) : p.some(can);
 
 export function Shell() {
   const { t, i18n } = useTranslation();
@@ -83,7 +93,7 @@ export function Shell() {
         </Group>
       </AppShell.Header>
       <AppShell.Navbar p="xs" component="nav" aria-label="Keel">
-        {NAV.filter((n) => can(n.permission)).map((n) => (
+        {NAV.filter((n) => allowed(can, n.permission)).map((n) => (
           <NavLink
             key={n.to}
             component={Link}

@@ -1,5 +1,8 @@
 /** English: the source of every string the app shows. Turkish (tr.ts) has the same keys. */
+import { enOps } from "./en-ops";
+
 export const en = {
+  ...enOps,
   app: {
     name: "Keel",
     skip: "Skip to content",
@@ -23,6 +26,7 @@ export const en = {
     save: "Save",
     filters: "Filters",
     all: "All",
+    sentForApproval: "Sent for approval: nothing changes until someone else approves it.",
   },
   nav: {
     today: "Today",
@@ -30,6 +34,13 @@ export const en = {
     pick: "Pick and pack",
     stock: "Stock",
     ledger: "Stock ledger",
+    purchasing: "Purchasing",
+    returns: "Returns",
+    counts: "Cycle counts",
+    reports: "Reports",
+    integrations: "Integrations",
+    access: "Users and audit",
+    palette: "Search and commands",
   },
   signIn: {
     title: "Sign in to Keel",

@@ -1,7 +1,9 @@
 import type { Messages } from "./en";
+import { trOps } from "./tr-ops";
 
 /** Türkçe: en.ts ile aynı anahtarlar (the type makes a missing key a compile error). */
 export const tr: Messages = {
+  ...trOps,
   app: {
     name: "Keel",
     skip: "İçeriğe geç",
@@ -25,6 +27,7 @@ export const tr: Messages = {
     save: "Kaydet",
     filters: "Filtreler",
     all: "Tümü",
+    sentForApproval: "Onaya gönderildi: başka biri onaylayana kadar hiçbir şey değişmez.",
   },
   nav: {
     today: "Bugün",
@@ -32,6 +35,13 @@ export const tr: Messages = {
     pick: "Toplama ve paketleme",
     stock: "Stok",
     ledger: "Stok hareketleri",
+    purchasing: "Satın alma",
+    returns: "İadeler",
+    counts: "Dönemsel sayımlar",
+    reports: "Raporlar",
+    integrations: "Entegrasyonlar",
+    access: "Kullanıcılar ve denetim",
+    palette: "Arama ve komutlar",
   },
   signIn: {
     title: "Keel'e giriş yapın",

@@ -16,7 +16,7 @@ interface Queue {
   count: number;
   more: boolean;
   oldest: string | null;
-  to: "/" | "/orders" | "/pick";
+  to: "/" | "/orders" | "/pick" | "/returns" | "/purchasing" | "/integrations";
   search?: OrdersSearch;
 }
 
@@ -98,13 +98,14 @@ async function loadQueues(can: (p: string) => boolean): Promise<Queue[]> {
         key: "returns",
         title: "today.queues.returns",
         ...r,
-        to: "/" as const,
+        to: "/returns" as const,
+        search: { status: "received" },
       })),
     );
   if (can("po:read"))
     out.push(
       queue<{ created_at: string }>("/v1/purchase-orders", { status: "submitted" }, (p) => p.created_at).then(
-        (r) => ({ key: "posDue", title: "today.queues.posDue", ...r, to: "/" as const }),
+        (r) => ({ key: "posDue", title: "today.queues.posDue", ...r, to: "/purchasing" as const }),
       ),
     );
   if (can("integrations:read"))
@@ -115,7 +116,7 @@ async function loadQueues(can: (p: string) => boolean): Promise<Queue[]> {
         count: page.data.length,
         more: page.next_cursor !== null,
         oldest: page.data.map((f) => f.first_at).sort()[0] ?? null,
-        to: "/" as const,
+        to: "/integrations" as const,
       })),
     );
   return (await Promise.all(out)).flat();
