@@ -6,26 +6,10 @@ import { useTranslation } from "react-i18next";
 import { post, setCsrfToken } from "./api";
 import { LANGUAGES, setLanguage } from "./i18n";
 import { useLiveEvents } from "./live";
+import { allowed, NAV } from "./nav";
+import { Palette, PaletteButton } from "./Palette";
 import { useCan, useMe } from "./session";
 import { notifyError } from "./ui";
-
-export const NAV = [
-  { to: "/", key: "nav.today", permission: "order:read" },
-  { to: "/orders", key: "nav.orders", permission: "order:read" },
-  { to: "/pick", key: "nav.pick", permission: "fulfilment:execute" },
-  { to: "/stock", key: "nav.stock", permission: "inventory:read" },
-  { to: "/ledger", key: "nav.ledger", permission: "inventory:read" },
-  { to: "/purchasing", key: "nav.purchasing", permission: "po:read" },
-  { to: "/returns", key: "nav.returns", permission: "order:read" },
-  { to: "/counts", key: "nav.counts", permission: "inventory:read" },
-  { to: "/reports", key: "nav.reports", permission: "reports:read" },
-  { to: "/integrations", key: "nav.integrations", permission: "integrations:read" },
-  { to: "/access", key: "nav.access", permission: ["users:manage", "audit:read"] },
-] as const;
-
-/** A page is offered when the user holds its permission (or any one of several). */
-export const allowed = (can: (p: string) => boolean, p: string | readonly string[]) =>
-  typeof p === "string" ? can(p) : p.some(can);
 
 export function Shell() {
   const { t, i18n } = useTranslation();
@@ -74,6 +58,7 @@ export function Shell() {
             )}
           </Group>
           <Group gap="sm" wrap="nowrap">
+            <PaletteButton />
             <Select
               aria-label={t("app.language")}
               data={LANGUAGES}
@@ -103,7 +88,11 @@ export function Shell() {
             onClick={close}
           />
         ))}
+        <Text size="xs" c="dimmed" mt="auto" p="xs" visibleFrom="sm">
+          {t("palette.shortcuts")}
+        </Text>
       </AppShell.Navbar>
+      <Palette />
       <AppShell.Main id="main">
         <Outlet />
       </AppShell.Main>

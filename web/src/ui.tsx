@@ -183,3 +183,21 @@ export function useLocations() {
     queryFn: () => get<{ data: Location[] }>("/v1/locations"),
   });
 }
+
+/** A wide table's horizontal scroller, reachable by keyboard (WCAG 2.1.1) even with nothing focusable inside. */
+export function ScrollRegion({
+  label,
+  minWidth,
+  children,
+}: {
+  label: string;
+  minWidth: number;
+  children: ReactNode;
+}) {
+  return (
+    // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling region must be reachable by keyboard
+    <section aria-label={label} tabIndex={0} style={{ overflowX: "auto" }}>
+      <div style={{ minWidth }}>{children}</div>
+    </section>
+  );
+}

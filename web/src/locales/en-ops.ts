@@ -288,6 +288,6 @@ export const enOps = {
     sku: "Stock ledger of {{code}}",
     stock: "Stock of {{code}}",
     shortcuts:
-      "Shortcuts: Ctrl+K opens this; “g” then a letter goes to a page (t, o, p, s, l, u, r, c, i, a).",
+      "Shortcuts: Ctrl+K opens this; “g” then a letter goes to a page (t, o, p, s, l, u, r, c, e, i, a).",
   },
 };

@@ -291,6 +291,6 @@ export const trOps: typeof enOps = {
     sku: "{{code}} stok defteri",
     stock: "{{code}} stoğu",
     shortcuts:
-      "Kısayollar: Ctrl+K bunu açar; “g” ve ardından bir harf sayfaya gider (t, o, p, s, l, u, r, c, i, a).",
+      "Kısayollar: Ctrl+K bunu açar; “g” ve ardından bir harf sayfaya gider (t, o, p, s, l, u, r, c, e, i, a).",
   },
 };

@@ -21,7 +21,7 @@ import { get, type Page, patch, post } from "../api";
 import type { AuditEntry, Role, User } from "../ops-types";
 import { type AccessSearch, accessRoute } from "../router";
 import { useCan } from "../session";
-import { ErrorView, Loading, notifyError, notifyOk, PageTitle, when } from "../ui";
+import { ErrorView, Loading, notifyError, notifyOk, PageTitle, ScrollRegion, when } from "../ui";
 
 function useRoles(enabled: boolean) {
   return useQuery({ queryKey: ["roles"], enabled, queryFn: () => get<{ data: Role[] }>("/v1/roles") });
@@ -265,7 +265,7 @@ function Audit({ search, set }: { search: AccessSearch; set: (p: Partial<AccessS
       ) : rows.length === 0 ? (
         <Text c="dimmed">{t("app.none")}</Text>
       ) : (
-        <Table.ScrollContainer minWidth={900}>
+        <ScrollRegion label={t("access.tabs.audit")} minWidth={900}>
           <Table striped>
             <Table.Thead>
               <Table.Tr>
@@ -294,7 +294,7 @@ function Audit({ search, set }: { search: AccessSearch; set: (p: Partial<AccessS
               ))}
             </Table.Tbody>
           </Table>
-        </Table.ScrollContainer>
+        </ScrollRegion>
       )}
       {q.hasNextPage && (
         <Button

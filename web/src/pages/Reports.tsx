@@ -16,6 +16,7 @@ import {
   Loading,
   notifyError,
   PageTitle,
+  ScrollRegion,
   Section,
   StatusBadge,
   when,
@@ -346,7 +347,7 @@ export function DrillPage() {
         <Text c="dimmed">{t("app.none")}</Text>
       ) : (
         <Section title={t("reports.rowsCount", { count: rows.length })}>
-          <Table.ScrollContainer minWidth={720}>
+          <ScrollRegion label={t("reports.rowsTitle")} minWidth={720}>
             <Table striped>
               <Table.Thead>
                 <Table.Tr>
@@ -370,7 +371,7 @@ export function DrillPage() {
                 ))}
               </Table.Tbody>
             </Table>
-          </Table.ScrollContainer>
+          </ScrollRegion>
         </Section>
       )}
     </Stack>

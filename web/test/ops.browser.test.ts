@@ -1,0 +1,287 @@
+import type { Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { inTransaction } from "../../src/db/tx.js";
+import { recordFailure } from "../../src/integrations/monitor/failures.js";
+import { ok } from "../../test/shop.js";
+import { type BrowserRig, expectAccessible, openPage, screenshot, startRig } from "./browser.js";
+import { placeOrder, seedShop } from "./seed.js";
+
+const PASSWORD = "correct horse battery";
+let rig: BrowserRig;
+
+beforeAll(async () => {
+  rig = await startRig();
+  await seedShop(rig);
+  for (const [email, role] of [
+    ["boss@example.com", "admin"],
+    ["hands@example.com", "warehouse"],
+  ])
+    await ok(rig.t, "POST", "/v1/users", { email, name: role, roles: [role], password: PASSWORD }, 201);
+});
+afterAll(() => rig?.close());
+
+async function signIn(page: Page, email = "boss@example.com") {
+  await page.goto("/");
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel(/^Password/).fill(PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("heading", { name: "Today" }).waitFor();
+}
+
+const level = async (sku: string) =>
+  (await ok(rig.t, "GET", `/v1/inventory/levels?sku=${sku}&location=WH1`)).data[0] as Record<string, number>;
+
+/** An order placed, approved, picked, packed and shipped through the API. */
+async function shippedOrder(sku: string, quantity: number) {
+  const order = await placeOrder(rig, [{ sku, quantity, unit_price: 1999 }]);
+  await ok(rig.t, "POST", `/v1/orders/${order.id}/approve`, {});
+  await ok(rig.t, "POST", `/v1/orders/${order.id}/payments`, { status: "paid", amount: 1999 * quantity });
+  const f = await ok(rig.t, "POST", `/v1/orders/${order.id}/fulfillments`, {}, 201);
+  for (const step of ["pick", "pack"]) await ok(rig.t, "POST", `/v1/fulfillments/${f.id}/${step}`, {});
+  await ok(rig.t, "POST", `/v1/fulfillments/${f.id}/ship`, { carrier: "PTT", tracking_number: `T-${f.id}` });
+  return order;
+}
+
+describe("the operations pages in Chromium", () => {
+  it("turns a replenishment suggestion into a PO, submits it and receives part of it by scan", async () => {
+    await ok(
+      rig.t,
+      "POST",
+      "/v1/products",
+      {
+        title: "Mug",
+        kind: "physical",
+        status: "active",
+        variants: [{ sku: "MUG", price: 900, currency: "EUR", barcode: "8690000000012" }],
+      },
+      201,
+    );
+    await ok(
+      rig.t,
+      "POST",
+      "/v1/inventory/adjustments",
+      { sku: "MUG", location: "WH1", delta: 2, reason: "initial" },
+      201,
+    );
+    await ok(rig.t, "POST", "/v1/suppliers", { code: "MUGCO", name: "Mug Co", lead_time_days: 5 }, 201);
+    await ok(rig.t, "POST", "/v1/suppliers/MUGCO/items", { sku: "MUG", cost: 300 }, 201);
+    await ok(
+      rig.t,
+      "POST",
+      "/v1/reorder-rules",
+      { sku: "MUG", location: "WH1", reorder_point: 5, max: 20 },
+      201,
+    );
+
+    const { page, errors, context } = await openPage(rig);
+    await signIn(page);
+    await page.getByRole("link", { name: "Purchasing", exact: true }).click();
+    await page.getByRole("heading", { name: "Purchasing" }).waitFor();
+    await page.getByRole("tab", { name: "Suggestions" }).click();
+    const row = page.locator('[data-suggestion="MUG"]');
+    await row.waitFor();
+    await expectAccessible(page, "suggestions");
+    await screenshot(page, "purchasing-suggestions");
+    await row.getByRole("checkbox", { name: "Order MUG" }).check();
+    await page.getByRole("button", { name: "Create a draft PO from 1 suggestion" }).click();
+    await page.getByRole("heading", { name: /^Purchase order / }).waitFor();
+    await page.getByRole("button", { name: "Submit to supplier" }).click();
+    await page.locator('[data-status="submitted"]').waitFor();
+    expect((await level("MUG")).incoming).toBe(18);
+
+    const scan = page.getByRole("textbox", { name: "Scan item" });
+    await expect.poll(() => scan.evaluate((el) => el === document.activeElement)).toBe(true);
+    for (const code of ["MUG", "8690000000012", "MUG", "NOPE"]) {
+      await scan.fill(code);
+      await scan.press("Enter");
+    }
+    await page.getByRole("alert").getByText("“NOPE” is not on this purchase order.").waitFor();
+    await expectAccessible(page, "receiving");
+    await screenshot(page, "receiving");
+    await page.getByRole("button", { name: "Book receipt of 3 units" }).click();
+    await page.locator('[data-status="partially_received"]').waitFor();
+    expect(await page.locator('[data-line="MUG"] [data-received]').textContent()).toBe("3");
+    const po = (await ok(rig.t, "GET", "/v1/purchase-orders?supplier=MUGCO")).data[0];
+    expect(po.status).toBe("partially_received");
+    expect(po.lines[0].received).toBe(3);
+    const after = await level("MUG");
+    expect(after.on_hand).toBe(5);
+    expect(after.incoming).toBe(15);
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it("a return is authorised, received and restocked; the warehouse role is not offered refunds", async () => {
+    const order = await shippedOrder("TEE-S", 1);
+    const before = (await level("TEE-S")).on_hand;
+    const ret = await ok(
+      rig.t,
+      "POST",
+      "/v1/returns",
+      { order_id: order.id, lines: [{ sku: "TEE-S", quantity: 1, reason: "does_not_fit" }] },
+      201,
+    );
+    const { page, errors, context } = await openPage(rig);
+    await signIn(page);
+    await page.getByRole("link", { name: "Returns", exact: true }).click();
+    await page.locator(`[data-return="${ret.number}"]`).getByRole("link", { name: ret.number }).click();
+    await page.getByRole("heading", { name: `Return ${ret.number}` }).waitFor();
+    await page.getByRole("button", { name: "Authorise" }).click();
+    await page.locator('[data-status="authorised"]').waitFor();
+    await expectAccessible(page, "return");
+    await page.getByRole("button", { name: "Receive and inspect" }).click();
+    await page.locator('[data-status="inspected"]').waitFor();
+    await expect
+      .poll(() => page.locator('[data-line="TEE-S"] [data-inspected]').textContent())
+      .toContain("1 Restock");
+    await page.getByRole("button", { name: "Refund" }).waitFor();
+    await screenshot(page, "return");
+    expect((await ok(rig.t, "GET", `/v1/returns/${ret.id}`)).status).toBe("inspected");
+    expect((await level("TEE-S")).on_hand).toBe(before + 1);
+    expect(errors).toEqual([]);
+    await context.close();
+
+    const hands = await openPage(rig);
+    await signIn(hands.page, "hands@example.com");
+    await hands.page.goto(`/returns/${ret.id}`);
+    await hands.page.getByRole("heading", { name: `Return ${ret.number}` }).waitFor();
+    expect(await hands.page.getByRole("button", { name: "Refund" }).count()).toBe(0);
+    expect(await hands.page.getByRole("region", { name: "Refunds" }).count()).toBe(0);
+    expect(hands.errors).toEqual([]);
+    await hands.context.close();
+  });
+
+  it("a blind cycle count by scan posts its variance to the level", async () => {
+    const { page, errors, context } = await openPage(rig);
+    await signIn(page);
+    await page.getByRole("link", { name: "Cycle counts", exact: true }).click();
+    await page.getByRole("heading", { name: "Cycle counts" }).waitFor();
+    await page.getByRole("combobox", { name: /^Location/ }).click();
+    await page.getByRole("option", { name: "WH1" }).click();
+    await page.getByLabel("SKUs (optional)").fill("TEE-M");
+    await expectAccessible(page, "counts");
+    await page.getByRole("button", { name: "Start count" }).click();
+    await page.getByRole("heading", { name: /^Count #\d+ at WH1/ }).waitFor();
+    // blind: the books stay hidden while counting
+    expect(await page.locator('[data-line="TEE-M"]').textContent()).toContain("•••");
+    const scan = page.getByRole("textbox", { name: "Scan item" });
+    for (let i = 0; i < 4; i++) {
+      await scan.fill("TEE-M");
+      await scan.press("Enter");
+    }
+    await page.getByText("TEE-M: 4 counted").waitFor();
+    await expectAccessible(page, "count");
+    await screenshot(page, "count");
+    await page.getByRole("button", { name: "Save count of 1 SKU" }).click();
+    await expect.poll(() => page.locator('[data-line="TEE-M"] [data-counted]').textContent()).toBe("4");
+    await page.getByRole("button", { name: "Submit count" }).click();
+    await expect.poll(() => page.locator('[data-line="TEE-M"] [data-variance]').textContent()).toBe("-6");
+    const approve = page.getByRole("button", { name: "Approve variances" });
+    if (await approve.count()) await approve.click();
+    await page.locator('[data-status="approved"]').waitFor();
+    expect((await level("TEE-M")).on_hand).toBe(4);
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it("reports draw a chart and drill down to the orders behind a figure; alerts list", async () => {
+    await placeOrder(rig);
+    const { page, errors, context } = await openPage(rig);
+    await signIn(page);
+    await page.getByRole("link", { name: "Reports", exact: true }).click();
+    await page.getByRole("heading", { name: "Reports" }).waitFor();
+    await page.locator("[data-report-row]").first().waitFor();
+    await page.locator("[data-chart] .recharts-surface").first().waitFor();
+    expect(await page.locator("[data-chart] .recharts-bar-rectangle").count()).toBeGreaterThan(0);
+    await expectAccessible(page, "reports");
+    await screenshot(page, "reports");
+    const received = page.locator("[data-report-row]", { hasText: "received" }).first();
+    await received.getByRole("link", { name: "Rows" }).click();
+    await page.getByRole("heading", { name: "Orders" }).waitFor();
+    await page.locator("[data-order]").first().waitFor();
+    expect(new URL(page.url()).searchParams.get("status")).toBe("received");
+    await page.goto("/reports?tab=alerts");
+    await page.getByRole("combobox", { name: "Alerts" }).waitFor();
+    await expectAccessible(page, "alerts");
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it("integration health shows channels and open failures", async () => {
+    await ok(
+      rig.t,
+      "POST",
+      "/v1/channels",
+      { kind: "manual", name: "Pazaryeri", code: "pazar", config: {} },
+      201,
+    );
+    await inTransaction(rig.t.db, (tx) =>
+      recordFailure(tx, {
+        source: "stock-feed",
+        operation: "import",
+        subject: "MUG@WH1",
+        error: "ERP timed out",
+      }),
+    );
+    const { page, errors, context } = await openPage(rig);
+    await signIn(page);
+    await page.getByRole("link", { name: "Integrations", exact: true }).click();
+    await page.getByRole("heading", { name: "Integrations" }).waitFor();
+    await expect.poll(() => page.locator("[data-open-failures]").textContent()).toBe("1");
+    await page.locator('[data-channel="pazar"] [data-status]').waitFor();
+    await page.locator("[data-failure]", { hasText: "ERP timed out" }).waitFor();
+    await expectAccessible(page, "integrations");
+    await screenshot(page, "integrations");
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it("users and roles: adds a user with a role; the audit trail shows it", async () => {
+    const { page, errors, context } = await openPage(rig);
+    await signIn(page);
+    await page.getByRole("link", { name: "Users and audit", exact: true }).click();
+    await page.locator('[data-user="hands@example.com"]').waitFor();
+    await expectAccessible(page, "users");
+    await screenshot(page, "users");
+    await page.getByRole("button", { name: "Add user" }).click();
+    const dialog = page.getByRole("dialog");
+    await dialog.getByLabel("Email").fill("counter@example.com");
+    await dialog.getByLabel("Name").fill("Counter");
+    await dialog.getByRole("combobox", { name: "Roles" }).click({ force: true });
+    await page.getByRole("option", { name: "inventory_control" }).click();
+    await dialog.getByLabel(/^Password/).fill(PASSWORD);
+    await dialog.getByRole("button", { name: "Save" }).click();
+    await page.locator('[data-user="counter@example.com"]').waitFor();
+    const users = (await ok(rig.t, "GET", "/v1/users")).data as { email: string; roles: string[] }[];
+    expect(users.find((u) => u.email === "counter@example.com")?.roles).toEqual(["inventory_control"]);
+    await page.getByRole("tab", { name: "Roles" }).click();
+    await page.locator('[data-role="warehouse"]').waitFor();
+    expect(await page.locator('[data-role="warehouse"]').textContent()).not.toContain("refund:request");
+    await page.getByRole("tab", { name: "Audit trail" }).click();
+    await page.locator("[data-audit]").first().waitFor();
+    await expectAccessible(page, "audit");
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it("the command palette opens an order by its typed or scanned number; g then s goes to stock", async () => {
+    const order = await placeOrder(rig);
+    const { page, errors, context } = await openPage(rig);
+    await signIn(page);
+    await page.keyboard.press("Control+K");
+    const search = page.getByRole("textbox", { name: "Search and commands" });
+    await search.waitFor();
+    await search.fill(order.number);
+    await expectAccessible(page, "palette");
+    await screenshot(page, "palette");
+    await page.getByRole("button", { name: `Open order ${order.number}` }).click();
+    await page.getByRole("heading", { name: `Order ${order.number}` }).waitFor();
+    await page.locator("body").click({ position: { x: 5, y: 300 } });
+    await page.keyboard.press("g");
+    await page.keyboard.press("s");
+    await page.getByRole("heading", { name: "Stock", exact: true }).waitFor();
+    expect(new URL(page.url()).pathname).toBe("/stock");
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+});
