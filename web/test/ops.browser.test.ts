@@ -247,8 +247,16 @@ describe("the operations pages in Chromium", () => {
     const dialog = page.getByRole("dialog");
     await dialog.getByLabel("Email").fill("counter@example.com");
     await dialog.getByLabel("Name").fill("Counter");
-    await dialog.getByRole("combobox", { name: "Roles" }).click({ force: true });
-    await page.getByRole("option", { name: "inventory_control" }).click();
+    // the dialog animates in: open the role list once it holds still
+    const option = page.getByRole("option", { name: "inventory_control" });
+    await expect
+      .poll(async () => {
+        if (!(await option.isVisible()))
+          await dialog.getByRole("combobox", { name: "Roles" }).click({ force: true });
+        return option.isVisible();
+      })
+      .toBe(true);
+    await option.click();
     await dialog.getByLabel(/^Password/).fill(PASSWORD);
     await dialog.getByRole("button", { name: "Save" }).click();
     await page.locator('[data-user="counter@example.com"]').waitFor();

@@ -67,6 +67,12 @@ export const en = {
       failures: "Integration failures",
     },
     holdBy: "On hold: {{reason}}",
+    ordersToday: "Orders today",
+    fillRate: "Fill rate, last 7 days",
+    criticalStock: "SKUs at or below their low-stock threshold",
+    openWork: "Open work per queue",
+    count: "Count",
+    kinds: { orders: "Orders", fulfilments: "Fulfilments", returns: "Returns" },
   },
   orders: {
     title: "Orders",

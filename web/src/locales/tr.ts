@@ -68,6 +68,12 @@ export const tr: Messages = {
       failures: "Entegrasyon hataları",
     },
     holdBy: "Beklemede: {{reason}}",
+    ordersToday: "Bugünkü siparişler",
+    fillRate: "Karşılama oranı, son 7 gün",
+    criticalStock: "Düşük stok eşiğinde veya altındaki SKU'lar",
+    openWork: "Kuyruk başına açık iş",
+    count: "Adet",
+    kinds: { orders: "Siparişler", fulfilments: "Sevkiyatlar", returns: "İadeler" },
   },
   orders: {
     title: "Siparişler",

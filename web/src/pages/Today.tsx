@@ -1,5 +1,6 @@
 import { Group, SimpleGrid, Stack, Text, Title } from "@mantine/core";
 import { useQuery } from "@tanstack/react-query";
+import { lazy, Suspense } from "react";
 import { useTranslation } from "react-i18next";
 import { firstPage } from "../api";
 import { label } from "../i18n";
@@ -9,6 +10,8 @@ import type { Fulfilment, OrderSummary } from "../types";
 import { age, CardLink, ErrorView, Loading } from "../ui";
 
 const CAP = 500;
+// recharts is big: the figures and chart load after the queue counts, in their own chunk
+const TodayChart = lazy(() => import("./TodayChart"));
 
 interface Queue {
   key: string;
@@ -167,6 +170,11 @@ export function TodayPage() {
             );
           })}
         </SimpleGrid>
+      )}
+      {can("reports:read") && (
+        <Suspense fallback={null}>
+          <TodayChart />
+        </Suspense>
       )}
     </Stack>
   );
