@@ -19,6 +19,7 @@ export const GO_KEYS: Record<string, (typeof NAV)[number]["to"]> = {
   e: "/reports",
   i: "/integrations",
   a: "/access",
+  k: "/catalog",
 };
 const KEY_OF = Object.fromEntries(Object.entries(GO_KEYS).map(([k, to]) => [to, k]));
 

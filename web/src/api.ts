@@ -85,3 +85,4 @@ export async function firstPage<T>(path: string, q: Query = {}, limit = 500): Pr
   return get<Page<T>>(path, { ...q, limit });
 }
 export const patch = <T>(path: string, body: unknown) => api<T>(path, { method: "PATCH", body });
+export const put = <T>(path: string, body: unknown) => api<T>(path, { method: "PUT", body });

@@ -172,6 +172,22 @@ export const accessRoute = createRoute({
   component: lazyRouteComponent(() => import("./pages/Access"), "AccessPage"),
 });
 
+const catalog = createRoute({
+  getParentRoute: () => root,
+  path: "/catalog",
+  component: lazyRouteComponent(() => import("./pages/Catalog"), "CatalogPage"),
+});
+const transfers = createRoute({
+  getParentRoute: () => root,
+  path: "/transfers",
+  component: lazyRouteComponent(() => import("./pages/Transfers"), "TransfersPage"),
+});
+const settings = createRoute({
+  getParentRoute: () => root,
+  path: "/settings",
+  component: lazyRouteComponent(() => import("./pages/Settings"), "SettingsPage"),
+});
+
 export const router = createRouter({
   routeTree: root.addChildren([
     today,
@@ -190,6 +206,9 @@ export const router = createRouter({
     drillRoute,
     integrations,
     accessRoute,
+    catalog,
+    transfers,
+    settings,
   ]),
   defaultPreload: "intent",
 });

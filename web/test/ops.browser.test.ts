@@ -188,6 +188,10 @@ describe("the operations pages in Chromium", () => {
     await placeOrder(rig);
     const { page, errors, context } = await openPage(rig);
     await signIn(page);
+    // Today: the dashboard's figures and the chart of open work, loaded after the queues
+    await page.locator("[data-chart] .recharts-surface").first().waitFor();
+    await expect.poll(() => page.locator("[data-orders-today]").textContent()).not.toBe("0");
+    await expectAccessible(page, "today-chart");
     await page.getByRole("link", { name: "Reports", exact: true }).click();
     await page.getByRole("heading", { name: "Reports" }).waitFor();
     await page.locator("[data-report-row]").first().waitFor();
@@ -289,6 +293,71 @@ describe("the operations pages in Chromium", () => {
     await page.keyboard.press("s");
     await page.getByRole("heading", { name: "Stock", exact: true }).waitFor();
     expect(new URL(page.url()).pathname).toBe("/stock");
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it("creates a product with variants and a location, transfers stock there and receives it; settings", async () => {
+    const { page, errors, context } = await openPage(rig);
+    await signIn(page);
+    await page.getByRole("link", { name: "Catalog", exact: true }).click();
+    await page.getByRole("heading", { name: "Catalog" }).waitFor();
+    await page.getByRole("button", { name: "New product" }).click();
+    const dialog = page.getByRole("dialog");
+    await dialog.getByLabel(/^Title/).fill("Hoodie");
+    await dialog.getByLabel("Option name").fill("Size");
+    await dialog.getByLabel(/^SKU of variant 1/).fill("HOOD-S");
+    await dialog.getByLabel(/^Size of variant 1/).fill("S");
+    await dialog.getByLabel(/^Price 1/).fill("49.90");
+    await dialog.getByLabel("Barcode 1").fill("8690000000029");
+    await dialog.getByRole("button", { name: "Add a variant" }).click();
+    await dialog.getByLabel(/^SKU of variant 2/).fill("HOOD-M");
+    await dialog.getByLabel(/^Size of variant 2/).fill("M");
+    await dialog.getByLabel(/^Price 2/).fill("49.90");
+    await expectAccessible(page, "new-product");
+    await dialog.getByRole("button", { name: "Save" }).click();
+    await page.locator('[data-product="Hoodie"] [data-sku="HOOD-M"]').waitFor();
+    const hood = await ok(rig.t, "GET", "/v1/variants/HOOD-S");
+    expect([hood.price, hood.barcode, hood.options.Size]).toEqual([4990, "8690000000029", "S"]);
+    await expectAccessible(page, "catalog");
+    await screenshot(page, "catalog");
+    await page.getByRole("tab", { name: "Locations" }).click();
+    await page.getByLabel(/^Code/).fill("WH2");
+    await page.getByLabel(/^Name/).fill("Second warehouse");
+    await page.getByRole("button", { name: "Add location" }).click();
+    await page.locator('[data-location="WH2"]').waitFor();
+
+    const before = (await level("TEE-S")).on_hand;
+    await page.getByRole("link", { name: "Transfers", exact: true }).click();
+    await page.getByRole("combobox", { name: /^From/ }).click();
+    await page.getByRole("option", { name: "WH1" }).click();
+    await page.getByRole("combobox", { name: /^To/ }).click();
+    await page.getByRole("option", { name: "WH2" }).click();
+    await page.getByLabel(/^SKU/).fill("TEE-S");
+    await page.getByLabel("Quantity").fill("2");
+    await expectAccessible(page, "transfers");
+    await page.getByRole("button", { name: "Send" }).click();
+    const card = page.locator("[data-transfer]");
+    await card.waitFor();
+    await card.getByRole("button", { name: "Receive everything outstanding" }).click();
+    await expect.poll(() => card.textContent()).toContain("2 / 2");
+    expect((await level("TEE-S")).on_hand).toBe(before - 2);
+    const there = (await ok(rig.t, "GET", "/v1/inventory/levels?sku=TEE-S&location=WH2")).data[0];
+    expect(there.on_hand).toBe(2);
+
+    await page.getByRole("link", { name: "Settings", exact: true }).click();
+    await page.getByRole("heading", { name: "Settings" }).waitFor();
+    await page.locator('[data-receiving="WH2"]').getByRole("switch").click({ force: true });
+    await expect
+      .poll(
+        async () =>
+          (await ok(rig.t, "GET", "/v1/receiving-settings")).data.find(
+            (r: { location: string }) => r.location === "WH2",
+          )?.inspect,
+      )
+      .toBe(true);
+    await expectAccessible(page, "settings");
+    await screenshot(page, "settings");
     expect(errors).toEqual([]);
     await context.close();
   });
