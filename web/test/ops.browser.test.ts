@@ -25,7 +25,7 @@ async function signIn(page: Page, email = "boss@example.com") {
   await page.getByLabel("Email").fill(email);
   await page.getByLabel(/^Password/).fill(PASSWORD);
   await page.getByRole("button", { name: "Sign in" }).click();
-  await page.getByRole("heading", { name: "Today" }).waitFor();
+  await page.getByRole("heading", { name: "Today", exact: true }).waitFor();
 }
 
 const level = async (sku: string) =>
@@ -196,7 +196,11 @@ describe("the operations pages in Chromium", () => {
     await page.getByRole("heading", { name: "Reports" }).waitFor();
     await page.locator("[data-report-row]").first().waitFor();
     await page.locator("[data-chart] .recharts-surface").first().waitFor();
-    expect(await page.locator("[data-chart] .recharts-bar-rectangle").count()).toBeGreaterThan(0);
+    // the chart shows the order counts (not an empty column), one bar per status
+    expect(await page.getByRole("combobox", { name: "Chart" }).inputValue()).toBe("orders");
+    await expect
+      .poll(() => page.locator("[data-chart] .recharts-bar-rectangle path").count())
+      .toBeGreaterThan(0);
     await expectAccessible(page, "reports");
     await screenshot(page, "reports");
     const received = page.locator("[data-report-row]", { hasText: "received" }).first();

@@ -44,15 +44,28 @@ const PERIODS = [7, 30, 90, 365];
 type Row = Report["data"][number];
 const cell = (v: unknown): string =>
   v === null || v === undefined ? "—" : typeof v === "object" ? JSON.stringify(v) : String(v);
+const ISO = /^\d{4}-\d{2}-\d{2}(T|$)/;
+/** Columns to chart: numbers in every row that has them (at least one); counts and money first. */
 const numeric = (rows: Row[]) =>
   rows.length
-    ? Object.keys(rows[0]).filter(
-        (k) => k !== "drill" && rows.every((r) => typeof r[k] === "number" || r[k] === null),
-      )
+    ? Object.keys(rows[0])
+        .filter(
+          (k) =>
+            k !== "drill" &&
+            rows.some((r) => typeof r[k] === "number") &&
+            rows.every((r) => typeof r[k] === "number" || r[k] === null),
+        )
+        .sort((a, b) => Number(/hours|age|_at$/.test(a)) - Number(/hours|age|_at$/.test(b)))
     : [];
+/** Columns that name a row on the chart's axis: text that is not a timestamp. */
 const labelled = (rows: Row[]) =>
   rows.length
-    ? Object.keys(rows[0]).filter((k) => k !== "drill" && rows.some((r) => typeof r[k] === "string"))
+    ? Object.keys(rows[0]).filter(
+        (k) =>
+          k !== "drill" &&
+          rows.some((r) => typeof r[k] === "string") &&
+          !rows.some((r) => typeof r[k] === "string" && ISO.test(r[k] as string)),
+      )
     : [];
 
 /** A report row's drill-down: the app's own page for the list when it has one, else the rows themselves. */
