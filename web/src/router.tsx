@@ -182,6 +182,12 @@ const transfers = createRoute({
   path: "/transfers",
   component: lazyRouteComponent(() => import("./pages/Transfers"), "TransfersPage"),
 });
+export const pickListRoute = createRoute({
+  getParentRoute: () => root,
+  path: "/pick-list",
+  validateSearch: (s: Record<string, unknown>): { ids?: string } => ({ ids: str(s.ids) }),
+  component: lazyRouteComponent(() => import("./pages/PickList"), "PickListPage"),
+});
 const settings = createRoute({
   getParentRoute: () => root,
   path: "/settings",
@@ -209,6 +215,7 @@ export const router = createRouter({
     catalog,
     transfers,
     settings,
+    pickListRoute,
   ]),
   defaultPreload: "intent",
 });

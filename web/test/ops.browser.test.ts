@@ -206,7 +206,7 @@ describe("the operations pages in Chromium", () => {
     const received = page.locator("[data-report-row]", { hasText: "received" }).first();
     await received.getByRole("link", { name: "Rows" }).click();
     await page.getByRole("heading", { name: "Orders" }).waitFor();
-    await page.locator("[data-order]").first().waitFor();
+    await page.locator("tr[data-order]").first().waitFor();
     expect(new URL(page.url()).searchParams.get("status")).toBe("received");
     await page.goto("/reports?tab=alerts");
     await page.getByRole("combobox", { name: "Alerts" }).waitFor();
@@ -362,6 +362,62 @@ describe("the operations pages in Chromium", () => {
       .toBe(true);
     await expectAccessible(page, "settings");
     await screenshot(page, "settings");
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it("orders: a saved view, a printed pick list; an order's returns (request one) and invoices", async () => {
+    await placeOrder(rig);
+    await placeOrder(rig);
+    const shipped = await shippedOrder("TEE-M", 1);
+    const { page, errors, context } = await openPage(rig);
+    await signIn(page);
+    await page.goto("/orders?status=received");
+    await page.locator("tr[data-order]").first().waitFor();
+    await page.getByRole("button", { name: "Save this view" }).click();
+    await page.getByLabel("Name of the view").fill("To approve");
+    await page.getByRole("button", { name: "Save", exact: true }).click();
+    await page.goto("/orders");
+    await page.getByRole("heading", { name: "Orders" }).waitFor();
+    await page.getByRole("combobox", { name: "Saved views" }).click();
+    await page.getByRole("option", { name: "To approve" }).click();
+    await expect.poll(() => new URL(page.url()).searchParams.get("status")).toBe("received");
+    await expectAccessible(page, "orders-views");
+
+    const received = (await ok(rig.t, "GET", "/v1/orders?status=received&limit=100")).data as {
+      id: number;
+    }[];
+    await expect.poll(() => page.locator("tr[data-order]").count()).toBe(received.length);
+    await page.getByRole("checkbox", { name: "Select every order shown" }).check();
+    await page.getByRole("toolbar").getByRole("button", { name: "Print pick list" }).click();
+    await page.getByRole("heading", { name: `Pick list for ${received.length} orders` }).waitFor();
+    let units = 0;
+    for (const { id } of received)
+      for (const l of (await ok(rig.t, "GET", `/v1/orders/${id}`)).lines)
+        if (l.sku === "TEE-S") units += l.quantity;
+    expect(
+      Number(await page.locator('[data-pick="TEE-S"] [data-quantity]').first().textContent()),
+    ).toBeGreaterThan(0);
+    const shown = await page.locator('[data-pick="TEE-S"] [data-quantity]').allTextContents();
+    expect(shown.reduce((n, x) => n + Number(x), 0)).toBe(units);
+    await expectAccessible(page, "pick-list");
+    await screenshot(page, "pick-list");
+
+    await page.goto(`/orders/${shipped.id}`);
+    await page.getByRole("heading", { name: `Order ${shipped.number}` }).waitFor();
+    await page.getByText("No returns.").waitFor();
+    const invoices = (await ok(rig.t, "GET", `/v1/invoices?order_id=${shipped.id}`)).data as {
+      number: string;
+    }[];
+    await expect.poll(() => page.locator("[data-invoice]").count()).toBe(invoices.length);
+    await page.getByRole("combobox", { name: "Reason" }).click();
+    await page.getByRole("option", { name: "does_not_fit" }).click();
+    await expectAccessible(page, "order-extras");
+    await page.getByRole("button", { name: "Request a return" }).click();
+    await page.getByRole("heading", { name: /^Return R-/ }).waitFor();
+    const rets = (await ok(rig.t, "GET", `/v1/returns?order_id=${shipped.id}`)).data;
+    expect(rets).toHaveLength(1);
+    expect(rets[0].units).toBe(1);
     expect(errors).toEqual([]);
     await context.close();
   });

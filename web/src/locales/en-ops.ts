@@ -346,6 +346,16 @@ export const enOps = {
     returnWindow_one: "{{count}} day to return",
     returnWindow_other: "{{count}} days to return",
   },
+  pickList: {
+    title_one: "Pick list for {{count}} order",
+    title_other: "Pick list for {{count}} orders",
+    print: "Print",
+    bySku: "What to take, by location",
+    location: "Location",
+    sku: "SKU",
+    quantity: "Units",
+    orders: "Orders",
+  },
   palette: {
     placeholder: "Go to a page, or type an order number or SKU…",
     nothing: "Nothing found",

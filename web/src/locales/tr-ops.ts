@@ -349,6 +349,16 @@ export const trOps: typeof enOps = {
     returnWindow_one: "İade için {{count}} gün",
     returnWindow_other: "İade için {{count}} gün",
   },
+  pickList: {
+    title_one: "{{count}} sipariş için toplama listesi",
+    title_other: "{{count}} sipariş için toplama listesi",
+    print: "Yazdır",
+    bySku: "Lokasyona göre alınacaklar",
+    location: "Lokasyon",
+    sku: "SKU",
+    quantity: "Birim",
+    orders: "Siparişler",
+  },
   palette: {
     placeholder: "Bir sayfaya gidin ya da sipariş numarası veya SKU yazın…",
     nothing: "Bir şey bulunamadı",
