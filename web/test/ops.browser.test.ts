@@ -192,6 +192,7 @@ describe("the operations pages in Chromium", () => {
     await page.locator("[data-chart] .recharts-surface").first().waitFor();
     await expect.poll(() => page.locator("[data-orders-today]").textContent()).not.toBe("0");
     await expectAccessible(page, "today-chart");
+    await screenshot(page, "today-chart");
     await page.getByRole("link", { name: "Reports", exact: true }).click();
     await page.getByRole("heading", { name: "Reports" }).waitFor();
     await page.locator("[data-report-row]").first().waitFor();
