@@ -86,3 +86,4 @@ export async function firstPage<T>(path: string, q: Query = {}, limit = 500): Pr
 }
 export const patch = <T>(path: string, body: unknown) => api<T>(path, { method: "PATCH", body });
 export const put = <T>(path: string, body: unknown) => api<T>(path, { method: "PUT", body });
+export const del = <T>(path: string) => api<T>(path, { method: "DELETE" });

@@ -239,8 +239,21 @@ describe("the operations pages in Chromium", () => {
     await expect.poll(() => page.locator("[data-open-failures]").textContent()).toBe("1");
     await page.locator('[data-channel="pazar"] [data-status]').waitFor();
     await page.locator("[data-failure]", { hasText: "ERP timed out" }).waitFor();
+    // a webhook subscription: added (its secret shown once), its deliveries, removed
+    await page.getByLabel(/^URL/).fill("https://erp.example/keel");
+    await page.getByRole("button", { name: "Add webhook" }).click();
+    await page.locator("[data-secret] pre").waitFor();
+    const sub = (await ok(rig.t, "GET", "/v1/webhook-subscriptions")).data[0];
+    expect(sub.url).toBe("https://erp.example/keel");
+    expect(sub.events).toEqual(["order.*"]);
+    const row = page.locator(`[data-subscription="${sub.id}"]`);
+    await row.getByRole("button", { name: "Deliveries" }).click();
+    await page.getByText("No deliveries yet.").waitFor();
     await expectAccessible(page, "integrations");
     await screenshot(page, "integrations");
+    await row.getByRole("button", { name: "Remove" }).click();
+    await row.waitFor({ state: "detached" });
+    expect((await ok(rig.t, "GET", "/v1/webhook-subscriptions")).data).toEqual([]);
     expect(errors).toEqual([]);
     await context.close();
   });

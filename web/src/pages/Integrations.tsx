@@ -3,9 +3,10 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
 import { get, type Page, post } from "../api";
-import type { Channel, ChannelHealth, Failure, IntegrationHealth, Subscription } from "../ops-types";
+import type { Channel, ChannelHealth, Failure, IntegrationHealth } from "../ops-types";
 import { useCan } from "../session";
 import { age, ErrorView, Loading, notifyError, notifyOk, PageTitle, Section, StatusBadge, when } from "../ui";
+import { Webhooks } from "./Webhooks";
 
 function ChannelRow({ c }: { c: Channel }) {
   const { t } = useTranslation();
@@ -53,10 +54,6 @@ export function IntegrationsPage() {
   const failures = useQuery({
     queryKey: ["failures"],
     queryFn: () => get<Page<Failure>>("/v1/integrations/failures", { status: "open", limit: 200 }),
-  });
-  const subs = useQuery({
-    queryKey: ["webhook-subscriptions"],
-    queryFn: () => get<{ data: Subscription[] }>("/v1/webhook-subscriptions"),
   });
   const retry = async (id: number | "all") => {
     setBusy(id);
@@ -191,36 +188,7 @@ export function IntegrationsPage() {
           </Stack>
         )}
       </Section>
-      <Section title={t("integrations.webhooks")}>
-        {subs.isPending ? (
-          <Loading />
-        ) : subs.isError ? (
-          <ErrorView error={subs.error} onRetry={() => void subs.refetch()} />
-        ) : subs.data.data.length === 0 ? (
-          <Text c="dimmed">{t("app.none")}</Text>
-        ) : (
-          <Table striped>
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>{t("integrations.url")}</Table.Th>
-                <Table.Th>{t("integrations.events")}</Table.Th>
-                <Table.Th>{t("integrations.state")}</Table.Th>
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {subs.data.data.map((s) => (
-                <Table.Tr key={s.id} data-subscription={s.id}>
-                  <Table.Td>{s.url}</Table.Td>
-                  <Table.Td>{s.events.join(", ")}</Table.Td>
-                  <Table.Td>
-                    <StatusBadge code={s.status} text={t(`integrations.subStatus.${s.status}`)} />
-                  </Table.Td>
-                </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
-        )}
-      </Section>
+      <Webhooks />
     </Stack>
   );
 }
