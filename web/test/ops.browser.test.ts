@@ -435,4 +435,51 @@ describe("the operations pages in Chromium", () => {
     expect(errors).toEqual([]);
     await context.close();
   });
+
+  it("a location that receives through inspection books a receipt into quarantine", async () => {
+    await ok(
+      rig.t,
+      "POST",
+      "/v1/locations",
+      { code: "QC1", name: "Inspection dock", kind: "warehouse" },
+      201,
+    );
+    await ok(rig.t, "POST", "/v1/receiving-settings", { location: "QC1", inspect: true });
+    await ok(
+      rig.t,
+      "POST",
+      "/v1/products",
+      {
+        title: "Jug",
+        kind: "physical",
+        status: "active",
+        variants: [{ sku: "JUG", price: 1500, currency: "EUR" }],
+      },
+      201,
+    );
+    await ok(rig.t, "POST", "/v1/suppliers", { code: "JUGCO", name: "Jug Co", lead_time_days: 3 }, 201);
+    await ok(rig.t, "POST", "/v1/suppliers/JUGCO/items", { sku: "JUG", cost: 400 }, 201);
+    const po = await ok(
+      rig.t,
+      "POST",
+      "/v1/purchase-orders",
+      { supplier: "JUGCO", location: "QC1", lines: [{ sku: "JUG", quantity: 4 }] },
+      201,
+    );
+    await ok(rig.t, "POST", `/v1/purchase-orders/${po.id}/submit`);
+    const { page, errors, context } = await openPage(rig);
+    await signIn(page, "hands@example.com");
+    await page.goto(`/purchasing/${po.id}`);
+    await page.getByRole("heading", { name: `Purchase order ${po.number}` }).waitFor();
+    // the warehouse role receives but does not buy: no submit, cancel or close
+    expect(await page.getByRole("button", { name: "Cancel PO" }).count()).toBe(0);
+    await page.getByLabel("Units of JUG in this receipt").fill("4");
+    await page.getByRole("button", { name: "Book receipt of 4 units" }).click();
+    await page.getByText("4 units received into quarantine for inspection").waitFor();
+    const lvl = (await ok(rig.t, "GET", "/v1/inventory/levels?sku=JUG&location=QC1")).data[0];
+    expect([lvl.quarantine, lvl.on_hand, lvl.incoming]).toEqual([4, 0, 0]);
+    expect((await ok(rig.t, "GET", `/v1/purchase-orders/${po.id}`)).status).toBe("received");
+    expect(errors).toEqual([]);
+    await context.close();
+  });
 });
