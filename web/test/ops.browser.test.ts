@@ -238,6 +238,12 @@ describe("the operations pages in Chromium", () => {
     await page.getByRole("heading", { name: "Integrations" }).waitFor();
     await expect.poll(() => page.locator("[data-open-failures]").textContent()).toBe("1");
     await page.locator('[data-channel="pazar"] [data-status]').waitFor();
+    await page.getByLabel(/^Name/).fill("Hepsi Pazar");
+    await page.getByLabel("Code", { exact: true }).fill("hepsi");
+    await page.getByRole("button", { name: "Add channel" }).click();
+    await page.locator('[data-channel="hepsi"] [data-status]').waitFor();
+    const channels = (await ok(rig.t, "GET", "/v1/channels")).data as { code: string; kind: string }[];
+    expect(channels.find((c) => c.code === "hepsi")?.kind).toBe("manual");
     await page.locator("[data-failure]", { hasText: "ERP timed out" }).waitFor();
     // a webhook subscription: added (its secret shown once), its deliveries, removed
     await page.getByLabel(/^URL/).fill("https://erp.example/keel");

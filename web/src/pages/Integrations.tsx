@@ -6,6 +6,7 @@ import { get, type Page, post } from "../api";
 import type { Channel, ChannelHealth, Failure, IntegrationHealth } from "../ops-types";
 import { useCan } from "../session";
 import { age, ErrorView, Loading, notifyError, notifyOk, PageTitle, Section, StatusBadge, when } from "../ui";
+import { NewChannel } from "./NewChannel";
 import { Webhooks } from "./Webhooks";
 
 function ChannelRow({ c }: { c: Channel }) {
@@ -94,6 +95,7 @@ export function IntegrationsPage() {
         </SimpleGrid>
       )}
       <Section title={t("integrations.channels")}>
+        {can("integrations:manage") && <NewChannel />}
         {channels.isPending ? (
           <Loading />
         ) : channels.isError ? (
