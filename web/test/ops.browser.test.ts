@@ -293,6 +293,33 @@ describe("the operations pages in Chromium", () => {
     await page.getByRole("tab", { name: "Roles" }).click();
     await page.locator('[data-role="warehouse"]').waitFor();
     expect(await page.locator('[data-role="warehouse"]').textContent()).not.toContain("refund:request");
+    await page.getByRole("tab", { name: "API keys" }).click();
+    await page.getByLabel(/^Key name/).fill("erp-sync");
+    const warehouse = page.getByRole("option", { name: "warehouse" });
+    await expect
+      .poll(async () => {
+        if (!(await warehouse.isVisible()))
+          await page.getByRole("combobox", { name: "Roles" }).click({ force: true });
+        return warehouse.isVisible();
+      })
+      .toBe(true);
+    await warehouse.click();
+    await page.keyboard.press("Escape");
+    await page.getByRole("button", { name: "Create API key" }).click();
+    const shownKey = await page.locator("[data-key-shown] pre").textContent();
+    expect(shownKey).toMatch(/^keel_/);
+    const key = (
+      (await ok(rig.t, "GET", "/v1/api-keys")).data as { id: number; name: string; roles: string[] }[]
+    ).find((k) => k.name === "erp-sync");
+    expect(key?.roles).toEqual(["warehouse"]);
+    await page.locator('[data-api-key="erp-sync"]').getByRole("button", { name: "Revoke" }).click();
+    await page.locator('[data-api-key="erp-sync"]', { hasText: "revoked" }).waitFor();
+    const me = await rig.t.app.inject({
+      method: "GET",
+      url: "/v1/me",
+      headers: { authorization: `Bearer ${shownKey}` },
+    });
+    expect(me.statusCode).toBe(401);
     await page.getByRole("tab", { name: "Audit trail" }).click();
     await page.locator("[data-audit]").first().waitFor();
     await expectAccessible(page, "audit");

@@ -22,6 +22,7 @@ import type { AuditEntry, Role, User } from "../ops-types";
 import { type AccessSearch, accessRoute } from "../router";
 import { useCan } from "../session";
 import { ErrorView, Loading, notifyError, notifyOk, PageTitle, ScrollRegion, when } from "../ui";
+import { ApiKeys } from "./ApiKeys";
 
 function useRoles(enabled: boolean) {
   return useQuery({ queryKey: ["roles"], enabled, queryFn: () => get<{ data: Role[] }>("/v1/roles") });
@@ -310,6 +311,11 @@ function Audit({ search, set }: { search: AccessSearch; set: (p: Partial<AccessS
   );
 }
 
+function KeysTab() {
+  const roles = useRoles(true);
+  return <ApiKeys roles={(roles.data?.data ?? []).map((r) => r.name)} />;
+}
+
 /** Users and their roles, what each role may do, and the audit trail of every write. */
 export function AccessPage() {
   const { t } = useTranslation();
@@ -320,6 +326,7 @@ export function AccessPage() {
   const tabs = [
     can("users:manage") && "users",
     can("users:manage") && "roles",
+    can("keys:manage") && "keys",
     can("audit:read") && "audit",
   ].filter((x): x is string => Boolean(x));
   const tab = search.tab && tabs.includes(search.tab) ? search.tab : tabs[0];
@@ -340,6 +347,9 @@ export function AccessPage() {
         </Tabs.Panel>
         <Tabs.Panel value="roles" pt="md">
           <Roles />
+        </Tabs.Panel>
+        <Tabs.Panel value="keys" pt="md">
+          <KeysTab />
         </Tabs.Panel>
         <Tabs.Panel value="audit" pt="md">
           <Audit search={search} set={set} />
