@@ -22,9 +22,11 @@ import { purchasingRoutes } from "./purchasing/routes.js";
 import { replenishmentRoutes } from "./replenishment/routes.js";
 import { reportRoutes } from "./reports/routes.js";
 import { returnRoutes } from "./returns/routes.js";
+import { storefrontRoutes } from "./storefront/routes.js";
 
 /** Every module's routes, registered in this order. One line per module. */
 export const routes: Array<(app: App, deps: AppDeps) => Promise<void>> = [
+  storefrontRoutes,
   eventRoutes,
   inventoryRoutes,
   catalogRoutes,

@@ -6,16 +6,10 @@ import { useTranslation } from "react-i18next";
 import { post, setCsrfToken } from "./api";
 import { LANGUAGES, setLanguage } from "./i18n";
 import { useLiveEvents } from "./live";
+import { allowed, NAV } from "./nav";
+import { Palette, PaletteButton } from "./Palette";
 import { useCan, useMe } from "./session";
 import { notifyError } from "./ui";
-
-export const NAV = [
-  { to: "/", key: "nav.today", permission: "order:read" },
-  { to: "/orders", key: "nav.orders", permission: "order:read" },
-  { to: "/pick", key: "nav.pick", permission: "fulfilment:execute" },
-  { to: "/stock", key: "nav.stock", permission: "inventory:read" },
-  { to: "/ledger", key: "nav.ledger", permission: "inventory:read" },
-] as const;
 
 export function Shell() {
   const { t, i18n } = useTranslation();
@@ -64,6 +58,7 @@ export function Shell() {
             )}
           </Group>
           <Group gap="sm" wrap="nowrap">
+            <PaletteButton />
             <Select
               aria-label={t("app.language")}
               data={LANGUAGES}
@@ -83,7 +78,7 @@ export function Shell() {
         </Group>
       </AppShell.Header>
       <AppShell.Navbar p="xs" component="nav" aria-label="Keel">
-        {NAV.filter((n) => can(n.permission)).map((n) => (
+        {NAV.filter((n) => allowed(can, n.permission)).map((n) => (
           <NavLink
             key={n.to}
             component={Link}
@@ -93,7 +88,11 @@ export function Shell() {
             onClick={close}
           />
         ))}
+        <Text size="xs" c="dimmed" mt="auto" p="xs" visibleFrom="sm">
+          {t("palette.shortcuts")}
+        </Text>
       </AppShell.Navbar>
+      <Palette />
       <AppShell.Main id="main">
         <Outlet />
       </AppShell.Main>

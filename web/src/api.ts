@@ -84,3 +84,6 @@ export const post = <T>(path: string, body?: unknown) => api<T>(path, { method: 
 export async function firstPage<T>(path: string, q: Query = {}, limit = 500): Promise<Page<T>> {
   return get<Page<T>>(path, { ...q, limit });
 }
+export const patch = <T>(path: string, body: unknown) => api<T>(path, { method: "PATCH", body });
+export const put = <T>(path: string, body: unknown) => api<T>(path, { method: "PUT", body });
+export const del = <T>(path: string) => api<T>(path, { method: "DELETE" });

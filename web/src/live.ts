@@ -9,9 +9,9 @@ const INVALIDATES: Record<string, string[][]> = {
   stock: [["levels"], ["movements"]],
   reservation: [["levels"]],
   transfer: [["levels"], ["movements"]],
-  purchase_order: [["today"], ["levels"]],
-  return: [["today"], ["order"]],
-  count: [["levels"], ["movements"]],
+  purchase_order: [["today"], ["levels"], ["purchase-orders"], ["purchase-order"], ["suggestions"]],
+  return: [["today"], ["order"], ["returns"], ["return"], ["order-returns"]],
+  count: [["levels"], ["movements"], ["counts"], ["count"]],
 };
 
 /** Every event type Keel emits that the app listens for (SSE named events need one listener each). */
@@ -56,7 +56,15 @@ export const EVENT_TYPES = [
   "return.received",
   "return.inspected",
   "return.closed",
+  "return.authorised",
+  "return.rejected",
+  "return.refunded",
+  "return.exchanged",
+  "count.started",
+  "count.recorded",
+  "count.submitted",
   "count.approved",
+  "count.cancelled",
 ];
 
 function typeOf(data: string): string {

@@ -11,13 +11,16 @@ import {
   List,
   Loader,
   Text,
+  Title,
 } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
+import { useQuery } from "@tanstack/react-query";
 import { createLink } from "@tanstack/react-router";
-import { type ComponentPropsWithoutRef, forwardRef } from "react";
+import { type ComponentPropsWithoutRef, forwardRef, type ReactNode } from "react";
 import { useTranslation } from "react-i18next";
-import { ApiError } from "./api";
+import { ApiError, get } from "./api";
 import i18n, { label } from "./i18n";
+import type { Location } from "./types";
 
 /** An error in words: Keel's problem+json detail, and each invalid field for a 422. */
 export function ErrorView({ error, onRetry }: { error: unknown; onRetry?: () => void }) {
@@ -116,12 +119,26 @@ const COLORS: Record<string, string> = {
   paid: "green",
   authorized: "teal",
   failed: "red",
+  draft: "gray",
+  submitted: "blue",
+  partially_received: "indigo",
+  requested: "yellow",
+  authorised: "blue",
+  rejected: "red",
+  inspected: "teal",
+  closed: "gray",
+  open: "orange",
+  resolved: "green",
+  ok: "green",
+  degraded: "orange",
+  failing: "red",
+  active: "green",
 };
 
-export function StatusBadge({ code }: { code: string }) {
+export function StatusBadge({ code, text }: { code: string; text?: string }) {
   return (
-    <Badge color={COLORS[code] ?? "gray"} variant="light">
-      {label("status", code)}
+    <Badge color={COLORS[code] ?? "gray"} variant="light" data-status={code}>
+      {text ?? label("status", code)}
     </Badge>
   );
 }
@@ -137,3 +154,50 @@ export const CardLink = createLink(
     <Card component="a" ref={ref} {...props} />
   )),
 );
+
+/** A titled card: one part of a page. */
+export function Section({ title, children }: { title: string; children: ReactNode }) {
+  return (
+    <Card withBorder component="section" aria-label={title}>
+      <Title order={2} size="h4" mb="sm">
+        {title}
+      </Title>
+      {children}
+    </Card>
+  );
+}
+
+/** The page's title and, under it, what the page is for. */
+export function PageTitle({ title, subtitle }: { title: string; subtitle?: string }) {
+  return (
+    <div>
+      <Title order={1}>{title}</Title>
+      {subtitle && <Text c="dimmed">{subtitle}</Text>}
+    </div>
+  );
+}
+
+export function useLocations() {
+  return useQuery({
+    queryKey: ["locations"],
+    queryFn: () => get<{ data: Location[] }>("/v1/locations"),
+  });
+}
+
+/** A wide table's horizontal scroller, reachable by keyboard (WCAG 2.1.1) even with nothing focusable inside. */
+export function ScrollRegion({
+  label,
+  minWidth,
+  children,
+}: {
+  label: string;
+  minWidth: number;
+  children: ReactNode;
+}) {
+  return (
+    // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling region must be reachable by keyboard
+    <section aria-label={label} tabIndex={0} style={{ overflowX: "auto" }}>
+      <div style={{ minWidth }}>{children}</div>
+    </section>
+  );
+}

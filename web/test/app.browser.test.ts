@@ -32,7 +32,7 @@ async function signIn(page: Page, email = "ops@example.com") {
   await page.getByLabel("Email").fill(email);
   await page.getByLabel(/^Password/).fill(PASSWORD);
   await page.getByRole("button", { name: "Sign in" }).click();
-  await page.getByRole("heading", { name: "Today" }).waitFor();
+  await page.getByRole("heading", { name: "Today", exact: true }).waitFor();
 }
 
 /** The level cell of one SKU × location × bucket in the stock grid. */
@@ -181,7 +181,7 @@ describe("the admin app in Chromium", () => {
     await screenshot(page, "today");
     await page.getByLabel("Language").first().click();
     await page.getByRole("option", { name: "Türkçe" }).click();
-    await page.getByRole("heading", { name: "Bugün" }).waitFor();
+    await page.getByRole("heading", { name: "Bugün", exact: true }).waitFor();
     expect(await page.locator("html").getAttribute("lang")).toBe("tr");
     await expectAccessible(page, "today-tr");
     await screenshot(page, "today-tr");

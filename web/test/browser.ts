@@ -2,7 +2,6 @@ import fs from "node:fs";
 import path from "node:path";
 import AxeBuilder from "@axe-core/playwright";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
-import { expect } from "vitest";
 import { WEB_DIST } from "../../src/http/web.js";
 import { listen, type TestContext, testApp } from "../../test/helpers.js";
 

@@ -1,5 +1,8 @@
 /** English: the source of every string the app shows. Turkish (tr.ts) has the same keys. */
+import { enOps } from "./en-ops";
+
 export const en = {
+  ...enOps,
   app: {
     name: "Keel",
     skip: "Skip to content",
@@ -23,6 +26,7 @@ export const en = {
     save: "Save",
     filters: "Filters",
     all: "All",
+    sentForApproval: "Sent for approval: nothing changes until someone else approves it.",
   },
   nav: {
     today: "Today",
@@ -30,6 +34,16 @@ export const en = {
     pick: "Pick and pack",
     stock: "Stock",
     ledger: "Stock ledger",
+    purchasing: "Purchasing",
+    transfers: "Transfers",
+    catalog: "Catalog",
+    settings: "Settings",
+    returns: "Returns",
+    counts: "Cycle counts",
+    reports: "Reports",
+    integrations: "Integrations",
+    access: "Users and audit",
+    palette: "Search and commands",
   },
   signIn: {
     title: "Sign in to Keel",
@@ -56,6 +70,12 @@ export const en = {
       failures: "Integration failures",
     },
     holdBy: "On hold: {{reason}}",
+    ordersToday: "Orders today",
+    fillRate: "Fill rate, last 7 days",
+    criticalStock: "SKUs at or below their low-stock threshold",
+    openWork: "Open work per queue",
+    count: "Count",
+    kinds: { orders: "Orders", fulfilments: "Fulfilments", returns: "Returns" },
   },
   orders: {
     title: "Orders",
@@ -87,8 +107,14 @@ export const en = {
       confirm: "Confirm",
       done: "{{ok}} done, {{failed}} not done",
       failedItem: "{{number}}: {{detail}}",
+      pickList: "Print pick list",
     },
     loadedOf: "{{count}} shown",
+    views: "Saved views",
+    noView: "Choose a view",
+    saveView: "Save this view",
+    viewName: "Name of the view",
+    deleteView: "Delete this view",
     overdueBadge: "overdue",
   },
   order: {
@@ -119,6 +145,14 @@ export const en = {
     shipTo: "Ship to",
     totals: "Total",
     by: "by {{actor}}",
+    returns: "Returns",
+    noReturns: "No returns.",
+    requestReturn: "Request a return",
+    returnSku: "SKU",
+    returnQty: "Units",
+    returnReason: "Reason",
+    invoices: "Invoices",
+    noInvoices: "No invoice yet: one is issued per shipment.",
     actions: {
       approve: "Approve",
       hold: "Hold",

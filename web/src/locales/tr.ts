@@ -1,7 +1,9 @@
 import type { Messages } from "./en";
+import { trOps } from "./tr-ops";
 
 /** Türkçe: en.ts ile aynı anahtarlar (the type makes a missing key a compile error). */
 export const tr: Messages = {
+  ...trOps,
   app: {
     name: "Keel",
     skip: "İçeriğe geç",
@@ -25,6 +27,7 @@ export const tr: Messages = {
     save: "Kaydet",
     filters: "Filtreler",
     all: "Tümü",
+    sentForApproval: "Onaya gönderildi: başka biri onaylayana kadar hiçbir şey değişmez.",
   },
   nav: {
     today: "Bugün",
@@ -32,6 +35,16 @@ export const tr: Messages = {
     pick: "Toplama ve paketleme",
     stock: "Stok",
     ledger: "Stok hareketleri",
+    purchasing: "Satın alma",
+    transfers: "Transferler",
+    catalog: "Katalog",
+    settings: "Ayarlar",
+    returns: "İadeler",
+    counts: "Dönemsel sayımlar",
+    reports: "Raporlar",
+    integrations: "Entegrasyonlar",
+    access: "Kullanıcılar ve denetim",
+    palette: "Arama ve komutlar",
   },
   signIn: {
     title: "Keel'e giriş yapın",
@@ -58,6 +71,12 @@ export const tr: Messages = {
       failures: "Entegrasyon hataları",
     },
     holdBy: "Beklemede: {{reason}}",
+    ordersToday: "Bugünkü siparişler",
+    fillRate: "Karşılama oranı, son 7 gün",
+    criticalStock: "Düşük stok eşiğinde veya altındaki SKU'lar",
+    openWork: "Kuyruk başına açık iş",
+    count: "Adet",
+    kinds: { orders: "Siparişler", fulfilments: "Sevkiyatlar", returns: "İadeler" },
   },
   orders: {
     title: "Siparişler",
@@ -89,8 +108,14 @@ export const tr: Messages = {
       confirm: "Onayla",
       done: "{{ok}} tamamlandı, {{failed}} tamamlanmadı",
       failedItem: "{{number}}: {{detail}}",
+      pickList: "Toplama listesi yazdır",
     },
     loadedOf: "{{count}} gösteriliyor",
+    views: "Kayıtlı görünümler",
+    noView: "Bir görünüm seçin",
+    saveView: "Bu görünümü kaydet",
+    viewName: "Görünümün adı",
+    deleteView: "Bu görünümü sil",
     overdueBadge: "gecikti",
   },
   order: {
@@ -121,6 +146,14 @@ export const tr: Messages = {
     shipTo: "Teslimat adresi",
     totals: "Toplam",
     by: "{{actor}} tarafından",
+    returns: "İadeler",
+    noReturns: "İade yok.",
+    requestReturn: "İade talebi oluştur",
+    returnSku: "SKU",
+    returnQty: "Birim",
+    returnReason: "Neden",
+    invoices: "Faturalar",
+    noInvoices: "Henüz fatura yok: her sevkiyat için bir fatura kesilir.",
     actions: {
       approve: "Onayla",
       hold: "Beklet",

@@ -21,6 +21,7 @@ import { orderRoute } from "../router";
 import { useCan } from "../session";
 import type { Order } from "../types";
 import { AnchorLink, ErrorView, Loading, money, notifyError, notifyOk, StatusBadge, when } from "../ui";
+import { OrderExtras } from "./OrderExtras";
 
 const ACTIONS = [
   { action: "approve", permission: "order:approve" },
@@ -281,6 +282,7 @@ export function OrderDetailPage() {
           )}
         </Section>
       </SimpleGrid>
+      <OrderExtras order={o} />
       <Section title={t("order.timeline")}>
         <Timeline bulletSize={14} lineWidth={2} active={o.timeline.length}>
           {o.timeline.map((e) => (

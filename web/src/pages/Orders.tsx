@@ -22,6 +22,7 @@ import { type OrdersSearch, ordersRoute } from "../router";
 import { useCan } from "../session";
 import { HOLD_CODES, type Location, ORDER_STATUSES, type OrderSummary, PAYMENT_STATUSES } from "../types";
 import { AnchorLink, age, ErrorView, Loading, money, notifyOk, StatusBadge } from "../ui";
+import { SavedViews } from "./SavedViews";
 
 type BulkAction = "approve" | "hold" | "release" | "cancel";
 const PERMISSION: Record<BulkAction, string> = {
@@ -101,11 +102,14 @@ export function OrdersPage() {
 
   return (
     <Stack>
-      <Group justify="space-between">
+      <Group justify="space-between" align="end">
         <Title order={1}>{t("orders.title")}</Title>
-        <Button component="a" href={exportHref} variant="default" download>
-          {t("orders.exportCsv")}
-        </Button>
+        <Group align="end">
+          <SavedViews search={search} onPick={(s) => void navigate({ search: s })} />
+          <Button component="a" href={exportHref} variant="default" download>
+            {t("orders.exportCsv")}
+          </Button>
+        </Group>
       </Group>
       <Group align="end" role="search" aria-label={t("app.filters")}>
         <Select
@@ -182,6 +186,13 @@ export function OrdersPage() {
               {t(`orders.bulk.${a}`)}
             </Button>
           ))}
+          <Button
+            size="xs"
+            variant="default"
+            onClick={() => void navigate({ to: "/pick-list", search: { ids: [...selected].join(",") } })}
+          >
+            {t("orders.bulk.pickList")}
+          </Button>
         </Group>
       )}
       {failures.length > 0 && (

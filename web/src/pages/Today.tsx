@@ -1,5 +1,6 @@
 import { Group, SimpleGrid, Stack, Text, Title } from "@mantine/core";
 import { useQuery } from "@tanstack/react-query";
+import { lazy, Suspense } from "react";
 import { useTranslation } from "react-i18next";
 import { firstPage } from "../api";
 import { label } from "../i18n";
@@ -9,6 +10,8 @@ import type { Fulfilment, OrderSummary } from "../types";
 import { age, CardLink, ErrorView, Loading } from "../ui";
 
 const CAP = 500;
+// recharts is big: the figures and chart load after the queue counts, in their own chunk
+const TodayChart = lazy(() => import("./TodayChart"));
 
 interface Queue {
   key: string;
@@ -16,7 +19,7 @@ interface Queue {
   count: number;
   more: boolean;
   oldest: string | null;
-  to: "/" | "/orders" | "/pick";
+  to: "/" | "/orders" | "/pick" | "/returns" | "/purchasing" | "/integrations";
   search?: OrdersSearch;
 }
 
@@ -98,13 +101,14 @@ async function loadQueues(can: (p: string) => boolean): Promise<Queue[]> {
         key: "returns",
         title: "today.queues.returns",
         ...r,
-        to: "/" as const,
+        to: "/returns" as const,
+        search: { status: "received" },
       })),
     );
   if (can("po:read"))
     out.push(
       queue<{ created_at: string }>("/v1/purchase-orders", { status: "submitted" }, (p) => p.created_at).then(
-        (r) => ({ key: "posDue", title: "today.queues.posDue", ...r, to: "/" as const }),
+        (r) => ({ key: "posDue", title: "today.queues.posDue", ...r, to: "/purchasing" as const }),
       ),
     );
   if (can("integrations:read"))
@@ -115,7 +119,7 @@ async function loadQueues(can: (p: string) => boolean): Promise<Queue[]> {
         count: page.data.length,
         more: page.next_cursor !== null,
         oldest: page.data.map((f) => f.first_at).sort()[0] ?? null,
-        to: "/" as const,
+        to: "/integrations" as const,
       })),
     );
   return (await Promise.all(out)).flat();
@@ -166,6 +170,11 @@ export function TodayPage() {
             );
           })}
         </SimpleGrid>
+      )}
+      {can("reports:read") && (
+        <Suspense fallback={null}>
+          <TodayChart />
+        </Suspense>
       )}
     </Stack>
   );
