@@ -12,7 +12,7 @@ import { accessHook } from "../access/authenticate.js";
 import { requireDeclaredPermissions } from "../access/guard.js";
 import { syncBuiltInRoles } from "../access/roles.js";
 import { alertNotifier } from "../alerts/targets.js";
-import { DEFAULT_HTTP_LIMITS, type HttpLimits, readConfig } from "../config.js";
+import { type HttpLimits, readConfig } from "../config.js";
 import type { DB } from "../db/pool.js";
 import { isDatabaseUnavailable } from "../db/tx.js";
 import { EventFeed } from "../events/feed.js";
@@ -78,12 +78,12 @@ export interface AppOptions {
   retryHandlers?: RetryHandlers;
   /** The built admin app served at `/` (default web/dist; false: none). */
   webDist?: string | false;
-  /** Rate limits, body size and storefront CORS origins (default: DEFAULT_HTTP_LIMITS). */
+  /** Rate limits, body size and storefront CORS origins (default: the environment's, see src/config.ts). */
   limits?: Partial<HttpLimits>;
 }
 
 export async function buildApp(opts: AppOptions): Promise<App> {
-  const limits: HttpLimits = { ...DEFAULT_HTTP_LIMITS, ...opts.limits };
+  const limits: HttpLimits = { ...readConfig().http, ...opts.limits };
   const app = Fastify({
     logger: opts.logger ? { redact: LOG_REDACT, ...(opts.logger === true ? {} : opts.logger) } : false,
     bodyLimit: limits.bodyLimit,

@@ -4,35 +4,16 @@ import { sql } from "kysely";
 import { z } from "zod";
 import { PUBLIC } from "../access/permissions.js";
 import type { App, AppDeps } from "../http/app.js";
-import { STOREFRONT_API, storefrontOrigins } from "./cors.js";
 import { demoPage } from "./demo.js";
 
 const WIDGET = fs.readFileSync(path.join(import.meta.dirname, "widget.js"), "utf8");
 
 /**
  * The storefront widget (`GET /storefront/widget.js`), a demo product page that shows it
- * (`GET /storefront-demo`), and CORS on the public storefront API for the shop's own origins.
+ * (`GET /storefront-demo`).
  */
 export async function storefrontRoutes(app: App, { db }: AppDeps) {
-  const allowed = storefrontOrigins();
-  // raw headers: the availability stream writes its head itself (reply.hijack), and keeps these
-  app.addHook("onRequest", async (req, reply) => {
-    const origin = req.headers.origin;
-    if (!origin || !STOREFRONT_API.test(req.url)) return;
-    reply.raw.setHeader("vary", "Origin");
-    if (allowed(origin)) reply.raw.setHeader("access-control-allow-origin", origin);
-  });
-
-  app.options("/v1/storefront/*", { schema: { hide: true, security: PUBLIC } }, async (req, reply) => {
-    const origin = req.headers.origin;
-    if (origin && allowed(origin)) {
-      reply.header("access-control-allow-methods", "GET, OPTIONS");
-      reply.header("access-control-allow-headers", "Last-Event-ID, Content-Type, Cache-Control");
-      reply.header("access-control-max-age", "86400");
-    }
-    return reply.code(204).send();
-  });
-
+  // CORS for /v1/storefront/* is in src/http/hardening.ts (KEEL_STOREFRONT_ORIGINS), with the other headers
   app.get("/storefront/widget.js", { schema: { hide: true, security: PUBLIC } }, async (_req, reply) =>
     reply
       .type("text/javascript; charset=utf-8")
