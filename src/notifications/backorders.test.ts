@@ -42,6 +42,8 @@ beforeAll(async () => {
   await ok(t, "POST", "/v1/suppliers", { code: "ACME", name: "Acme", lead_time_days: 10 }, 201);
   await ok(t, "POST", "/v1/suppliers/ACME/items", { sku: "WIDGET", cost: 500 }, 201);
   await ok(t, "POST", "/v1/suppliers/ACME/items", { sku: "SPROCKET", cost: 500 }, 201);
+  await product(t, ["DROPPED"]);
+  await ok(t, "POST", "/v1/suppliers/ACME/items", { sku: "DROPPED", cost: 500, dropship: true }, 201);
   await ok(
     t,
     "POST",
@@ -147,5 +149,21 @@ describe("backorder e-mails", () => {
     expect(text(mine[1].raw)).toContain("has changed from 2027-02-20: we now expect them by 2027-02-10");
     expect(text(mine[2].raw)).toContain("from 2027-02-10: we now expect them by 2027-02-20");
     expect(inbox.some((m) => m.to.includes(market.customer.email))).toBe(false);
+  });
+
+  it("mails a supplier's drop-ship shipment like any shipment, with its tracking link", async () => {
+    inbox.length = 0;
+    const o = await place(t, orderBody([{ sku: "DROPPED", quantity: 1 }]), 201);
+    const r = await sql<{ id: number }>`
+      select distinct purchase_order_id as id from dropship_lines where order_id = ${o.id}`.execute(t.db);
+    await ok(t, "POST", `/v1/purchase-orders/${r.rows[0].id}/ship`, {
+      carrier: "DHL",
+      tracking_number: "DS42",
+    });
+    const [n] = await logOf(o.id, 1);
+    expect(n).toMatchObject({ kind: "shipped", subject: `Your order ${o.number} is on its way` });
+    await until(async () => ((await sendCustomerEmails(t.db)) >= 0 && inbox.length >= 1 ? true : undefined));
+    expect(inbox[0].to).toEqual([o.customer.email]);
+    expect(inbox[0].raw.replace(/=\r?\n/g, "")).toContain("https://www.dhl.com/track?tracking-id=DS42");
   });
 });

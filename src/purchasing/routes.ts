@@ -4,6 +4,7 @@ import { holdForApproval } from "../approvals/gate.js";
 import { pendingApproval } from "../approvals/view.js";
 import type { App, AppDeps } from "../http/app.js";
 import { write } from "../http/idempotency.js";
+import { Problem } from "../orders/view-schema.js";
 import { costOf } from "./costing.js";
 import { shipDropshipOrder } from "./dropship.js";
 import { createPurchaseOrder, getPurchaseOrder, listPurchaseOrders } from "./orders.js";
@@ -201,7 +202,7 @@ export async function purchasingRoutes(app: App, { db }: AppDeps) {
           "A drop-ship order's supplier shipped it to the customer: its lines ship (order status, invoice, customer e-mail, channel confirmation); 409 when shipped already",
         params: S.IdParam,
         body: S.ShipBody,
-        response: { 200: S.PurchaseOrder },
+        response: { 200: S.PurchaseOrder, 409: Problem },
       },
     },
     async (req, reply) =>
