@@ -166,4 +166,19 @@ describe("backorder e-mails", () => {
     expect(inbox[0].to).toEqual([o.customer.email]);
     expect(inbox[0].raw.replace(/=\r?\n/g, "")).toContain("https://www.dhl.com/track?tracking-id=DS42");
   });
+
+  it("dates a backordered bundle by the last of its components", async () => {
+    await product(t, ["KIT"], {
+      kind: "bundle",
+      policy: "backorder",
+      components: [
+        { sku: "WIDGET", quantity: 1 },
+        { sku: "SPROCKET", quantity: 2 },
+      ],
+    });
+    const o = await place(t, orderBody([{ sku: "KIT", quantity: 1 }]), 201);
+    const [n] = await logOf(o.id, 1);
+    // WIDGET is next expected 2027-02-20, SPROCKET 2027-01-05: the kit when both are there
+    expect(n).toMatchObject({ kind: "backordered", expected_date: "2027-02-20" });
+  });
 });

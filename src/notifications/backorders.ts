@@ -48,27 +48,27 @@ export async function backorderMessages(
 ): Promise<BackorderMessage[]> {
   const out: BackorderMessage[] = [];
   for (const orderId of await ordersOf(tx, e)) {
-    const r = await sql<{ channel: string; variant_id: number; sku: string; quantity: number }>`
-      select c.code as channel, l.variant_id, l.sku, sum(l.backordered)::int as quantity
+    // a bundle waits for its components: it is expected when the last of them is
+    const r = await sql<{ channel: string; parts: number[]; sku: string; quantity: number }>`
+      select c.code as channel, l.sku, sum(l.backordered)::int as quantity,
+        coalesce((select array_agg(bc.component_variant_id) from variants bv
+          join bundle_components bc on bc.product_id = bv.product_id
+          where l.kind = 'bundle' and bv.id = l.variant_id), array[l.variant_id]) as parts
       from order_lines l join orders o on o.id = l.order_id join channels c on c.id = o.channel_id
       where l.order_id = ${orderId} and l.backordered > 0
-      group by c.code, l.variant_id, l.sku, l.order_id order by min(l.line_no)`.execute(tx);
+      group by c.code, l.variant_id, l.kind, l.sku order by min(l.line_no)`.execute(tx);
     if (r.rows.length === 0 || s.channels_off.includes(r.rows[0].channel)) continue;
     const dates = await expectedDatesFor(
       tx,
-      r.rows.map((l) => l.variant_id),
+      r.rows.flatMap((l) => l.parts.map(Number)),
     );
+    const latest = (ds: (string | null)[]) => (ds.some((d) => !d) ? null : (ds as string[]).sort().at(-1)!);
     const lines = r.rows.map((l) => ({
       sku: l.sku,
       quantity: l.quantity,
-      expected_date: dates.get(l.variant_id) ?? null,
+      expected_date: latest(l.parts.map((v) => dates.get(Number(v)) ?? null)),
     }));
-    const expected = lines.some((l) => !l.expected_date)
-      ? null
-      : lines
-          .map((l) => l.expected_date!)
-          .sort()
-          .at(-1)!;
+    const expected = latest(lines.map((l) => l.expected_date));
     const told = await sql<{ expected_date: string | null }>`
       select expected_date::text from customer_notifications where order_id = ${orderId} and kind = 'backordered'
       order by id desc limit 1`.execute(tx);
