@@ -146,6 +146,22 @@ describe("drop-ship", () => {
     expect(notDrop.statusCode).toBe(409);
   });
 
+  it("two ship requests at once: one ships, the other is 409", async () => {
+    const o = await place(t, body([{ sku: "GIZMO", quantity: 2 }]));
+    const po = await purchaseOrderOf(o.id);
+    const answers = await Promise.all(
+      ["R1", "R2"].map((n) =>
+        api(t, "POST", `/v1/purchase-orders/${po.id}/ship`, { carrier: "DHL", tracking_number: n }),
+      ),
+    );
+    expect(answers.map((r) => r.statusCode).sort()).toEqual([200, 409]);
+    const after = await order(t, o.id);
+    expect(after.fulfillments).toHaveLength(1);
+    expect(after.lines[0]).toMatchObject({ shipped: 2, dropship: 0 });
+    expect(await invoicesOf(t, o.id)).toHaveLength(1);
+    await expectConsistent(t);
+  });
+
   it("takes cancelled lines off the purchase order before the supplier ships", async () => {
     const email = `drop-cancel-${Date.now()}@example.com`;
     const a = await place(t, body([{ sku: "GADGET", quantity: 3 }], email));
