@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type TestContext, testApp } from "../../test/helpers.js";
 import { api, level, location, ok, product, stock } from "../../test/shop.js";
 import { invoicesOf, ship, unbalancedEntries } from "../finance/testing.js";
+import "../db/schema-shopify.js";
 import { act, expectConsistent, order, orderBody, place, snapshot } from "../orders/testing.js";
 
 /**
@@ -111,6 +112,46 @@ describe("drop-ship", () => {
         and (payload ->> 'order_id')::bigint in (${a.id}, ${b.id})`.execute(t.db);
     expect(shippedEvents.rows[0].n).toBe(2);
     await expectConsistent(t);
+  });
+
+  it("confirms a Shopify order's drop-ship shipment to Shopify like any shipment", async () => {
+    const config = {
+      shop_domain: "drop.myshopify.com",
+      api_version: "2026-04",
+      access_token: "token",
+      webhook_secret: "secret",
+      locations: { MAIN: "gid://shopify/Location/1" },
+      base_url: "http://127.0.0.1:9",
+    };
+    await sql`insert into channels (code, kind, name, config)
+      values ('shopdrop', 'shopify', 'Drop shop', ${JSON.stringify(config)}::jsonb)`.execute(t.db);
+    const gid = "gid://shopify/Order/7770001";
+    const o = await place(t, {
+      ...body([{ sku: "GADGET", quantity: 1 }]),
+      channel: "shopdrop",
+      external_id: gid,
+    });
+    const po = await purchaseOrderOf(o.id);
+    await ok(t, "POST", `/v1/purchase-orders/${po.id}/ship`, { carrier: "DHL", tracking_number: "SHOP1" });
+    const [f] = (await order(t, o.id)).fulfillments;
+    const deadline = Date.now() + 20_000;
+    let row:
+      | { order_gid: string; carrier: string | null; tracking_number: string | null; lines: unknown }
+      | undefined;
+    while (!row && Date.now() < deadline) {
+      row = await t.db
+        .selectFrom("shopify_shipments")
+        .select(["order_gid", "carrier", "tracking_number", "lines"])
+        .where("fulfilment_id", "=", f.id)
+        .executeTakeFirst();
+      if (!row) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(row).toEqual({
+      order_gid: gid,
+      carrier: "DHL",
+      tracking_number: "SHOP1",
+      lines: [{ sku: "GADGET", quantity: 1 }],
+    });
   });
 
   it("refuses to ship a drop-ship purchase order twice: 409, nothing changed", async () => {
