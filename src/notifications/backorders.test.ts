@@ -180,5 +180,9 @@ describe("backorder e-mails", () => {
     const [n] = await logOf(o.id, 1);
     // WIDGET is next expected 2027-02-20, SPROCKET 2027-01-05: the kit when both are there
     expect(n).toMatchObject({ kind: "backordered", expected_date: "2027-02-20" });
+    // a component's earlier purchase order moves the kit's date
+    await purchase("WIDGET", "2027-01-25");
+    const [, moved] = await logOf(o.id, 2);
+    expect(moved).toMatchObject({ kind: "backordered", expected_date: "2027-01-25" });
   });
 });

@@ -34,7 +34,12 @@ async function ordersOf(tx: Tx, e: OutboxEvent): Promise<number[]> {
   if (skus.length === 0) return [];
   const r = await sql<{ order_id: number }>`
     select distinct l.order_id from order_lines l join orders o on o.id = l.order_id
-    where l.sku = any(${skus}::text[]) and l.backordered > 0 and o.status = any(${OPEN}::text[])
+    where l.backordered > 0
+      and (l.variant_id in (select id from variants where sku = any(${skus}::text[]))
+        -- a bundle waits for its components
+        or l.variant_id in (select bv.id from variants bv join bundle_components bc on bc.product_id = bv.product_id
+          join variants c on c.id = bc.component_variant_id where c.sku = any(${skus}::text[])))
+      and o.status = any(${OPEN}::text[])
       and exists (select 1 from customer_notifications n where n.order_id = l.order_id and n.kind = 'backordered')
     order by l.order_id`.execute(tx);
   return r.rows.map((x) => x.order_id);
