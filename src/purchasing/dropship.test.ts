@@ -280,6 +280,15 @@ describe("drop-ship", () => {
     ]);
     expect(invoices.reduce((s, i) => s + i.total, 0)).toBe(done.total);
     expect((await level(t, "MUG", "MAIN"))!.on_hand).toBe(mugBefore.on_hand - 2);
+    // the customer sends the drop-shipped unit back: it comes to the warehouse the order shipped from
+    const ret = await ok(
+      t,
+      "POST",
+      "/v1/returns",
+      { order_id: o.id, lines: [{ sku: "GADGET", quantity: 1, reason: "damaged" }] },
+      201,
+    );
+    expect(ret.location).toBe("MAIN");
     await expectConsistent(t);
   });
 
