@@ -7,7 +7,7 @@ type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 export interface JournalEntriesTable {
   id: Generated<number>;
   posted_at: Timestamp;
-  source_type: "invoice" | "credit_note" | "payment" | "refund" | "stock_movement";
+  source_type: "invoice" | "credit_note" | "payment" | "refund" | "stock_movement" | "dropship";
   source_id: string;
   reference: string | null;
   currency: string;

@@ -257,6 +257,8 @@ export interface OrderLinesTable {
   unit_price: number;
   cancelled: Generated<number>;
   backordered: Generated<number>;
+  /** line units a supplier ships straight to the customer (migrations/082_dropship.sql) */
+  dropship: Generated<number>;
   decision: Json<DecisionReason[]>;
 }
 export interface OrderAllocationsTable {
@@ -264,7 +266,8 @@ export interface OrderAllocationsTable {
   order_id: number;
   line_id: number;
   variant_id: number;
-  location_id: number;
+  /** null: units a supplier shipped (drop-ship), never held */
+  location_id: number | null;
   per_unit: Generated<number>;
   counts_units: Generated<boolean>;
   reserved: Generated<number>;
@@ -297,7 +300,9 @@ export interface OrderTimelineTable {
 export interface FulfillmentsTable {
   id: Generated<number>;
   order_id: number;
-  location_id: number;
+  /** null for a supplier's drop-ship shipment, which names its purchase order instead */
+  location_id: number | null;
+  purchase_order_id: Generated<number | null>;
   status: Generated<FulfilmentState>;
   carrier: string | null;
   tracking_number: string | null;
@@ -357,7 +362,8 @@ export type PurchaseOrderStatus =
   | "partially_received"
   | "received"
   | "closed"
-  | "cancelled";
+  | "cancelled"
+  | "shipped";
 export interface SuppliersTable {
   id: Generated<number>;
   code: string;
@@ -379,13 +385,21 @@ export interface SupplierItemsTable {
   min_order_qty: Generated<number>;
   pack_size: Generated<number>;
   priority: Generated<number>;
+  dropship: Generated<boolean>;
   created_at: Timestamp;
   updated_at: Timestamp;
 }
 export interface PurchaseOrdersTable {
   id: Generated<number>;
   supplier_id: number;
-  location_id: number;
+  /** null for a drop-ship order, which ships to `ship_to` */
+  location_id: number | null;
+  ship_to: Generated<Json<Record<string, unknown>> | null>;
+  ship_to_key: Generated<string | null>;
+  dropship_day: Generated<DateOnly | null>;
+  carrier: Generated<string | null>;
+  tracking_number: Generated<string | null>;
+  shipped_at: Generated<Date | null>;
   status: Generated<PurchaseOrderStatus>;
   currency: string;
   expected_date: DateOnly | null;

@@ -11,7 +11,7 @@ import type { AccountRole, Accounts } from "./settings.js";
  * made by the ledger's trigger; this file posts the money side.
  */
 
-export type SourceType = "invoice" | "credit_note" | "payment" | "refund" | "stock_movement";
+export type SourceType = "invoice" | "credit_note" | "payment" | "refund" | "stock_movement" | "dropship";
 
 export interface Posting {
   role: AccountRole;

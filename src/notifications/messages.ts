@@ -3,16 +3,18 @@ import { sql } from "kysely";
 import type { DB } from "../db/pool.js";
 import type { Tx } from "../db/tx.js";
 import type { OutboxConsumer } from "../integrations/dispatch/consumer.js";
+import { BACKORDER_EVENTS, backorderMessages } from "./backorders.js";
 import { type NotificationSettings, readNotificationSettings } from "./settings.js";
 
 /**
  * Which committed events mail the customer, and what the message says. The
  * consumer runs in the dispatcher's transaction and only writes rows
- * (rendered subject and body); sender.ts sends them. One message per event
- * and kind (unique), so a redelivered batch makes nothing twice.
+ * (rendered subject and body); sender.ts sends them. One message per event,
+ * kind and order (unique), so a redelivered batch makes nothing twice.
+ * Backorder e-mails are decided in backorders.ts.
  */
 
-type Kind = "shipped" | "refunded";
+type Kind = "shipped" | "refunded" | "backordered";
 
 interface OrderFacts {
   id: number;
@@ -51,11 +53,29 @@ function money(minor: number): string {
 
 export const customerNotifications: OutboxConsumer = {
   name: "customer-notifications",
-  types: ["fulfillment.shipped", "credit_note.issued"],
+  types: ["fulfillment.shipped", "credit_note.issued", ...BACKORDER_EVENTS],
   async handle(tx, events) {
     const s = await readNotificationSettings(tx);
     if (!s.enabled) return;
     for (const e of events) {
+      if (e.type === "order.backordered" || e.type.startsWith("purchase_order.")) {
+        for (const m of await backorderMessages(tx, s, e)) {
+          const order = (await orderFacts(tx, m.orderId))!;
+          const data = {
+            order_number: order.number,
+            customer_name: order.customer_name ?? order.customer_email,
+            currency: order.currency,
+            ...m.data,
+          };
+          const t = s.templates.backordered;
+          await sql`
+            insert into customer_notifications (order_id, kind, event_id, to_address, subject, body, expected_date)
+            values (${order.id}, 'backordered', ${e.id}, ${order.customer_email}, ${render(t.subject, data)},
+              ${render(t.text, data)}, ${m.expectedDate}::date)
+            on conflict (event_id, kind, order_id) do nothing`.execute(tx);
+        }
+        continue;
+      }
       const p = e.payload as Record<string, unknown>;
       const kind: Kind = e.type === "fulfillment.shipped" ? "shipped" : "refunded";
       const order = await orderFacts(tx, Number(p.order_id));
@@ -77,7 +97,7 @@ export const customerNotifications: OutboxConsumer = {
       await sql`
         insert into customer_notifications (order_id, kind, event_id, to_address, subject, body)
         values (${order.id}, ${kind}, ${e.id}, ${order.customer_email}, ${render(t.subject, data)}, ${render(t.text, data)})
-        on conflict (event_id, kind) do nothing`.execute(tx);
+        on conflict (event_id, kind, order_id) do nothing`.execute(tx);
     }
   },
 };
@@ -88,6 +108,8 @@ export interface NotificationView {
   to_address: string;
   subject: string;
   status: "pending" | "sent" | "failed";
+  /** For a backorder e-mail: the expected date it told (null: not known yet). */
+  expected_date: string | null;
   attempts: number;
   last_error: string | null;
   created_at: string;
@@ -96,7 +118,7 @@ export interface NotificationView {
 
 export async function orderNotifications(db: DB, orderId: number): Promise<NotificationView[]> {
   const r = await sql<NotificationView & { created_at: Date; sent_at: Date | null }>`
-    select id, kind, to_address, subject, status, attempts, last_error, created_at, sent_at
+    select id, kind, to_address, subject, status, expected_date::text, attempts, last_error, created_at, sent_at
     from customer_notifications where order_id = ${orderId} order by id`.execute(db);
   return r.rows.map((x) => ({
     ...x,

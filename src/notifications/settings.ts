@@ -11,6 +11,19 @@ import type { Tx } from "../db/tx.js";
 
 const Template = z.strictObject({ subject: z.string().min(1).max(300), text: z.string().min(1).max(20_000) });
 
+/**
+ * The backorder e-mail: sent when an order starts waiting for stock and again
+ * when the expected date moves (`date_moved`, with `previous_date` when one was
+ * known). `expected_date`
+ * is when the last waiting unit is expected (null: nothing on order yet);
+ * `lines` are the waiting SKUs, each with its own `expected_date`.
+ */
+const DEFAULT_BACKORDERED = {
+  subject:
+    "{{#if date_moved}}New expected date for your order {{order_number}}{{else}}Part of your order {{order_number}} is on backorder{{/if}}",
+  text: "Hello {{customer_name}},\n\n{{#if date_moved}}the expected date for the backordered items of your order {{order_number}} has changed{{#if previous_date}} from {{previous_date}}{{/if}}: {{#if expected_date}}we now expect them by {{expected_date}}{{else}}we do not know yet when they arrive{{/if}}.{{else}}some items of your order {{order_number}} are not in stock right now.{{#if expected_date}} We expect them by {{expected_date}}.{{else}} We will write again as soon as we know when they arrive.{{/if}}{{/if}}\n{{#each lines}}\n- {{quantity}} x {{sku}}{{#if expected_date}} (expected {{expected_date}}){{/if}}{{/each}}\n\nWe ship them as soon as they arrive.",
+};
+
 export const NotificationSettings = z.strictObject({
   enabled: z.boolean(),
   smtp_url: z
@@ -32,7 +45,13 @@ export const NotificationSettings = z.strictObject({
       .regex(/^https?:\/\/[^\s/]+\S*$/, "an http(s) URL; {tracking_number} marks where the number goes")
       .describe("an http(s) URL template: {tracking_number} is replaced by the shipment's number"),
   ),
-  templates: z.strictObject({ shipped: Template, refunded: Template }),
+  templates: z.strictObject({
+    shipped: Template,
+    refunded: Template,
+    backordered: Template.default(DEFAULT_BACKORDERED).describe(
+      "sent when an order waits for stock and again when its expected date moves: expected_date, date_moved, previous_date, lines [{sku, quantity, expected_date}]",
+    ),
+  }),
 });
 export type NotificationSettings = z.infer<typeof NotificationSettings>;
 
@@ -54,6 +73,7 @@ export const DEFAULT_NOTIFICATION_SETTINGS: NotificationSettings = {
       subject: "Refund for your order {{order_number}}",
       text: "Hello {{customer_name}},\n\nwe have refunded {{amount}} {{currency}} for your order {{order_number}} (credit note {{credit_note}}).",
     },
+    backordered: DEFAULT_BACKORDERED,
   },
 };
 

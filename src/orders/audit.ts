@@ -6,7 +6,7 @@ import type { DB } from "../db/pool.js";
  * per variant × location, `reserved` equals the orders' reserved units plus
  * active checkout reservations, and `allocated` equals the orders' allocated
  * units; and that every line adds up (quantity = cancelled + backordered +
- * held + shipped). An empty list means all is well.
+ * drop-shipped + held + shipped). An empty list means all is well.
  */
 export interface HoldDrift {
   sku: string;
@@ -46,11 +46,11 @@ export async function auditOrderHolds(db: DB): Promise<{ levels: HoldDrift[]; li
     order by v.sku, l.code`.execute(db);
   const lines = await sql<LineDrift>`
     select o.number as order, l.line_no, l.sku, l.quantity,
-      (l.cancelled + l.backordered + coalesce((select sum((a.reserved + a.allocated + a.shipped) / a.per_unit)
+      (l.cancelled + l.backordered + l.dropship + coalesce((select sum((a.reserved + a.allocated + a.shipped) / a.per_unit)
         from order_allocations a where a.line_id = l.id and a.counts_units), 0))::int as accounted
     from order_lines l join orders o on o.id = l.order_id
     where l.kind <> 'digital'
-      and l.quantity <> l.cancelled + l.backordered + coalesce((select sum((a.reserved + a.allocated + a.shipped) / a.per_unit)
+      and l.quantity <> l.cancelled + l.backordered + l.dropship + coalesce((select sum((a.reserved + a.allocated + a.shipped) / a.per_unit)
         from order_allocations a where a.line_id = l.id and a.counts_units), 0)
     order by o.id, l.line_no`.execute(db);
   return { levels: levels.rows, lines: lines.rows };

@@ -2,6 +2,7 @@ import { sql } from "kysely";
 import type { Tx } from "../db/tx.js";
 import { emit } from "../events/outbox.js";
 import { Conflict, InvalidTransition, ValidationFailed } from "../http/errors.js";
+import { takeOffDropshipOrders } from "../purchasing/dropship.js";
 import { fillBackorders } from "./backorders.js";
 import { factsOf, lockOrder, type OrderRow, settle } from "./core.js";
 import type { ActionOptions } from "./lifecycle.js";
@@ -65,9 +66,11 @@ export async function cancelOrder(
   await sql`update fulfillments set status = 'cancelled', updated_at = now()
             where order_id = ${order.id} and status in ('pending', 'picking', 'packed')`.execute(tx);
   const rows = await heldRows(tx, order.id);
-  await sql`update order_lines set cancelled = quantity, backordered = 0 where order_id = ${order.id}`.execute(
+  await sql`update order_lines set cancelled = quantity, backordered = 0, dropship = 0 where order_id = ${order.id}`.execute(
     tx,
   );
+  // drop-ship units come off their suppliers' purchase orders (a supplier that shipped already made this a return)
+  await takeOffDropshipOrders(tx, order, opts.actor);
   await transition(tx, order, "cancel", facts, { actor: opts.actor, reason: req.reason });
   await releaseAndRefill(
     tx,
@@ -103,13 +106,13 @@ async function cancelLines(
   }
   const lines = await tx
     .selectFrom("order_lines")
-    .select(["id", "line_no", "sku", "kind", "quantity", "cancelled", "backordered"])
+    .select(["id", "line_no", "sku", "kind", "quantity", "cancelled", "backordered", "dropship"])
     .where("order_id", "=", order.id)
     .orderBy("line_no")
     .execute();
   const rows = await heldRows(tx, order.id);
   const releases: Release[] = [];
-  const lineChanges = new Map<number, { cancelled: number; backordered: number }>();
+  const lineChanges = new Map<number, { cancelled: number; backordered: number; dropship: number }>();
   wanted.forEach((w, i) => {
     const mine = lines.filter((l) => l.sku === w.sku);
     if (mine.length === 0) {
@@ -118,13 +121,19 @@ async function cancelLines(
     let left = w.quantity;
     let open = 0;
     for (const line of mine) {
-      const change = lineChanges.get(line.id) ?? { cancelled: 0, backordered: 0 };
+      const change = lineChanges.get(line.id) ?? { cancelled: 0, backordered: 0, dropship: 0 };
       // backordered units first: they hold nothing
       const fromBackorder = Math.min(left, line.backordered - change.backordered);
       change.backordered += fromBackorder;
       change.cancelled += fromBackorder;
       left -= fromBackorder;
       open += fromBackorder;
+      // drop-ship units the supplier has not shipped: they come off its purchase order
+      const fromDropship = Math.min(left, line.dropship - change.dropship);
+      change.dropship += fromDropship;
+      change.cancelled += fromDropship;
+      left -= fromDropship;
+      open += fromDropship;
       if (line.kind === "digital") {
         const stillOpen = line.quantity - line.cancelled - change.cancelled;
         const n = Math.min(left, stillOpen);
@@ -169,9 +178,13 @@ async function cancelLines(
     }
   });
   for (const [lineId, c] of lineChanges) {
-    await sql`update order_lines set cancelled = cancelled + ${c.cancelled}, backordered = backordered - ${c.backordered}
-              where id = ${lineId}`.execute(tx);
+    await sql`update order_lines set cancelled = cancelled + ${c.cancelled}, backordered = backordered - ${c.backordered},
+              dropship = dropship - ${c.dropship} where id = ${lineId}`.execute(tx);
   }
+  const offPurchaseOrders = new Map(
+    [...lineChanges].flatMap(([id, c]) => (c.dropship > 0 ? [[id, c.dropship]] : [])),
+  );
+  if (offPurchaseOrders.size) await takeOffDropshipOrders(tx, order, actor, offPurchaseOrders);
   const remaining = await sql<{ n: number }>`
     select coalesce(sum(quantity - cancelled), 0)::int as n from order_lines where order_id = ${order.id}`.execute(
     tx,

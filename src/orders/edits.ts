@@ -2,7 +2,7 @@ import { sql } from "kysely";
 import type { Tx } from "../db/tx.js";
 import { emit } from "../events/outbox.js";
 import { placementTax } from "../finance/tax.js";
-import { InvalidTransition, ValidationFailed } from "../http/errors.js";
+import { Conflict, InvalidTransition, ValidationFailed } from "../http/errors.js";
 import { allowsSplit } from "./channels.js";
 import { placementChecks } from "./checks.js";
 import { lockOrder, settle } from "./core.js";
@@ -113,6 +113,7 @@ export async function editOrder(tx: Tx, key: string | number, body: EditBody, op
   };
   // unknown or off-sale SKUs are refused (422) here, before anything changes
   const { ctx } = await readPlacementContext(tx, input, new Date(), settings);
+  await refuseDropship(tx, order.id, order.number, ctx.dropship);
   const linesChanged = body.lines !== undefined;
   const keelTax =
     input.tax_total === undefined
@@ -263,4 +264,21 @@ export async function editOrder(tx: Tx, key: string | number, body: EditBody, op
   }
   await settle(tx, order.id, settings, opts.actor);
   return order.id;
+}
+
+/**
+ * Drop-ship lines are on a supplier's purchase order with the customer as
+ * ship-to, which an edit does not rewrite: an order with drop-ship units, or
+ * an edit adding a drop-ship SKU, is refused (409) — cancel those lines and
+ * place them again instead.
+ */
+async function refuseDropship(tx: Tx, orderId: number, number: string, adding: Map<string, unknown>) {
+  const r = await sql<{ sku: string }>`
+    select sku from order_lines where order_id = ${orderId} and dropship > 0 order by line_no`.execute(tx);
+  const skus = [...new Set([...r.rows.map((x) => x.sku), ...adding.keys()])];
+  if (skus.length === 0) return;
+  throw new Conflict(
+    `order ${number} has drop-ship lines (${skus.join(", ")}), which a supplier ships from its purchase order to this address: cancel those lines (POST /v1/orders/{id}/cancel with lines) and order them again instead of editing`,
+    { dropship: skus },
+  );
 }

@@ -51,7 +51,7 @@ const openPurchaseOrders: IncomingSource = async (db, variantIds) => {
            pol.quantity - pol.received as open
     from purchase_order_lines pol join purchase_orders po on po.id = pol.purchase_order_id
     where pol.variant_id = any(${variantIds}::bigint[]) and pol.received < pol.quantity
-      and po.status in ('submitted', 'partially_received')`;
+      and po.status in ('submitted', 'partially_received') and po.location_id is not null`;
   const inTx = db.isTransaction;
   try {
     if (inTx) await sql`savepoint incoming_po`.execute(db);

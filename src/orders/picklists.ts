@@ -27,7 +27,9 @@ export interface FulfilmentView {
   id: number;
   order_id: number;
   order_number: string;
-  location: string;
+  /** null for a supplier's drop-ship shipment, which names its purchase order instead */
+  location: string | null;
+  purchase_order: string | null;
   status: FulfilmentState;
   carrier: string | null;
   tracking_number: string | null;
@@ -48,9 +50,10 @@ const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
 export async function fulfilmentViews(db: DB | Tx, ids: number[]): Promise<FulfilmentView[]> {
   if (ids.length === 0) return [];
   const heads = await sql<Head>`
-    select f.id, f.order_id, o.number as order_number, loc.code as location, f.status, f.carrier, f.tracking_number,
-      f.created_at, f.shipped_at, f.delivered_at
-    from fulfillments f join orders o on o.id = f.order_id join locations loc on loc.id = f.location_id
+    select f.id, f.order_id, o.number as order_number, loc.code as location,
+      case when f.purchase_order_id is not null then 'PO-' || lpad(f.purchase_order_id::text, 6, '0') end as purchase_order,
+      f.status, f.carrier, f.tracking_number, f.created_at, f.shipped_at, f.delivered_at
+    from fulfillments f join orders o on o.id = f.order_id left join locations loc on loc.id = f.location_id
     where f.id = any(${ids}::bigint[]) order by f.id`.execute(db);
   const lines = await sql<FulfilmentLineView & { fulfillment_id: number }>`
     select fl.fulfillment_id, v.sku, fl.quantity, b.bin, case when l.kind = 'bundle' then l.sku end as for_sku, l.line_no

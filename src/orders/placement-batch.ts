@@ -109,6 +109,8 @@ export async function placeBatch(
       return;
     }
     const { ctx } = found;
+    // drop-ship lines raise purchase orders: such an order is placed alone
+    if (ctx.dropship.size > 0) return;
     if (input.external_id !== undefined) {
       const key = `${ctx.channel.id}\u0000${input.external_id}`;
       if (keys.has(key)) return; // the second request for one channel order waits for the first

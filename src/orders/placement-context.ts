@@ -28,6 +28,13 @@ export interface PlacementContext {
   reservation: ReservationStatus | null;
   /** The shop's tax settings and the lines' tax classes, for the tax Keel adds to net prices. */
   tax: { settings: TaxSettings | null; classes: Record<string, string> };
+  /** The order's SKUs a supplier drop-ships (its preferred drop-ship item among active suppliers). */
+  dropship: Map<string, DropshipSource>;
+}
+
+export interface DropshipSource {
+  supplierId: number;
+  supplier: string;
 }
 
 interface Row {
@@ -38,6 +45,7 @@ interface Row {
   reservations: [number, ReservationStatus][];
   tax: TaxSettings | null;
   tax_classes: Record<string, string>;
+  dropship: Record<string, DropshipSource>;
   /** Per input, its customer's orders placed in the hour before it; null unless the stored fraud rule asks. */
   recent: number[] | null;
 }
@@ -70,6 +78,12 @@ export async function readPlacementContexts(
       (select value from settings where key = 'tax') as tax,
       coalesce((select json_object_agg(v.sku, v.tax_class) from variants v
         where v.sku = any((select ${skus}::text[])::text[])), '{}') as tax_classes,
+      coalesce((select json_object_agg(d.sku, json_build_object('supplierId', d.supplier_id, 'supplier', d.code))
+        from (select distinct on (v.id) v.sku, si.supplier_id, s.code
+              from variants v join supplier_items si on si.variant_id = v.id and si.dropship
+              join suppliers s on s.id = si.supplier_id and s.active
+              where v.sku = any((select ${skus}::text[])::text[]) and v.kind = 'physical'
+              order by v.id, si.priority, si.cost, s.id) d), '{}') as dropship,
       coalesce((select json_agg(json_build_object('id', id, 'code', code, 'config', config)) from channels
         where code = any((select ${codes}::text[])::text[])), '[]') as channels,
       coalesce((select json_agg(json_build_object('id', v.id, 'sku', v.sku, 'kind', v.kind, 'status', p.status,
@@ -132,6 +146,9 @@ export async function readPlacementContexts(
       reservation:
         input.reservation_id === undefined ? null : (reservations.get(input.reservation_id) ?? null),
       tax: { settings: row.tax, classes: row.tax_classes },
+      dropship: new Map(
+        input.lines.flatMap((l) => (row.dropship[l.sku] ? [[l.sku, row.dropship[l.sku]] as const] : [])),
+      ),
     };
     return { ctx, recent: row.recent ? row.recent[n] : null };
   });

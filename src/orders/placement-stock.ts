@@ -29,7 +29,12 @@ export interface PlacedLine {
   quantity: number;
   title: string | null;
   unitPrice: number;
+  /** The supplier code when a supplier drop-ships the line: it holds no stock (src/orders/dropship.ts). */
+  dropship?: string;
 }
+
+/** Lines Keel ships from its own stock: not digital, not drop-shipped. */
+const fromStock = (l: PlacedLine) => l.item.kind !== "digital" && !l.dropship;
 
 /** What placement held: the counter rows, and per line number its backordered units and decision. */
 export interface HeldStock {
@@ -63,7 +68,7 @@ export async function holdOrderStock(
     also?: (units: number) => RawBuilder<unknown>[];
   },
 ): Promise<HeldStock> {
-  const stocked = lines.filter((l) => l.item.kind !== "digital");
+  const stocked = lines.filter(fromStock);
   const reserved = o.reservationId ? await consumeReservation(tx, o.reservationId, o.actor) : [];
   const locations = o.locations;
   const free =
@@ -129,7 +134,7 @@ export function decideLines(
   },
 ): Decided | { shortfalls: InsufficientStock } {
   const needs: LineNeed[] = lines
-    .filter((l) => l.item.kind !== "digital")
+    .filter(fromStock)
     .map((l) => ({ lineNo: l.lineNo, item: l.item, units: l.quantity - (o.covered?.(l.lineId) ?? 0) }));
   const { locations } = o;
   const decision = allocate({ lines: needs, free, locations, country: o.country, allowSplit: o.allowSplit });
@@ -154,7 +159,14 @@ export function decideLines(
           decision:
             l.item.kind === "digital"
               ? [{ rule: "digital", detail: "not stock-tracked" }]
-              : (decision.lineReasons.get(l.lineNo) ?? []),
+              : l.dropship
+                ? [
+                    {
+                      rule: "dropship",
+                      detail: `shipped by supplier ${l.dropship} to the customer; no stock held`,
+                    },
+                  ]
+                : (decision.lineReasons.get(l.lineNo) ?? []),
         },
       ]),
     ),
@@ -169,17 +181,18 @@ export function linesInsertSql(
     o.lines.map((l) => ({ orderId: o.orderId, l, d: o.decided.get(l.lineNo)! })),
   );
   return sql`
-    insert into order_lines (id, order_id, line_no, variant_id, sku, kind, title, quantity, unit_price, backordered, decision)
+    insert into order_lines (id, order_id, line_no, variant_id, sku, kind, title, quantity, unit_price, backordered,
+      dropship, decision)
     overriding system value
     select u.id, u.order_id, u.line_no, u.variant_id, u.sku, u.kind, u.title, u.quantity, u.unit_price,
-      u.backordered, u.decision
+      u.backordered, u.dropship, u.decision
     from unnest(${rows.map((r) => r.l.lineId)}::bigint[], ${rows.map((r) => r.orderId)}::bigint[],
       ${rows.map((r) => r.l.lineNo)}::int[], ${rows.map((r) => r.l.item.id)}::bigint[],
       ${rows.map((r) => r.l.item.sku)}::text[], ${rows.map((r) => r.l.item.kind)}::text[],
       ${rows.map((r) => r.l.title)}::text[], ${rows.map((r) => r.l.quantity)}::int[],
       ${rows.map((r) => r.l.unitPrice)}::bigint[], ${rows.map((r) => r.d.backordered)}::int[],
-      ${jsonbArray(rows.map((r) => r.d.decision))})
-      as u(id, order_id, line_no, variant_id, sku, kind, title, quantity, unit_price, backordered, decision)
+      ${rows.map((r) => (r.l.dropship ? r.l.quantity : 0))}::int[], ${jsonbArray(rows.map((r) => r.d.decision))})
+      as u(id, order_id, line_no, variant_id, sku, kind, title, quantity, unit_price, backordered, dropship, decision)
     order by u.id`;
 }
 

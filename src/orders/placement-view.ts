@@ -44,7 +44,7 @@ function jsonbOrder<T extends Record<string, unknown>>(o: T): T {
 
 export function placedView(p: Placed): OrderView | null {
   const { input, ctx, totals, plan, started, held } = p;
-  if (held.backordered > 0) return null;
+  if (held.backordered > 0 || ctx.dropship.size > 0) return null;
   const items = input.lines.map((l) => ctx.items.get(l.sku)!);
   if (items.some((i) => i.kind === "bundle" && i.components.length > 1)) return null;
 
@@ -68,6 +68,7 @@ export function placedView(p: Placed): OrderView | null {
       unit_price: l.unit_price,
       cancelled: 0,
       backordered: 0,
+      dropship: 0,
       held: heldUnits.get(n) ?? 0,
       shipped: 0,
       expected_at: null,

@@ -2,6 +2,7 @@ import type { Tx } from "../db/tx.js";
 import { placementTax } from "../finance/tax.js";
 import { ValidationFailed } from "../http/errors.js";
 import type { StockItem } from "../inventory/refs.js";
+import { raiseDropshipOrders } from "../purchasing/dropship.js";
 import { allowsSplit } from "./channels.js";
 import { ordersFromEmailLastHour } from "./checks.js";
 import { settle } from "./core.js";
@@ -144,6 +145,7 @@ export const placedLines = (p: Prepared, started: Started): PlacedLine[] =>
     quantity: l.quantity,
     title: l.title ?? null,
     unitPrice: l.unit_price,
+    dropship: p.ctx.dropship.get(l.sku)?.supplier,
   }));
 
 /** An approved order that waits for stock or has nothing to ship moves on at once (core.settle). */
@@ -202,6 +204,8 @@ export async function placeOrder(
     also: (units) =>
       p.plan.commit ? committedStatements([{ order, units }], actor, p.plan.commitReason, true) : [],
   });
+  // drop-ship lines go on their suppliers' purchase orders of the day (src/purchasing/dropship.ts)
+  if (ctx.dropship.size > 0) await raiseDropshipOrders(tx, { id: orderId, status: p.plan.status }, actor);
   if (needsSettling(p, held.backordered)) {
     await settle(tx, orderId, ctx.settings, actor);
     return { created: true, orderId };

@@ -29,6 +29,8 @@ export interface OrderLineView {
   unit_price: number;
   cancelled: number;
   backordered: number;
+  /** Units a supplier is to ship straight to the customer (drop-ship). */
+  dropship: number;
   held: number;
   shipped: number;
   /** For backordered units: when more stock is expected, and from where. */
@@ -147,7 +149,7 @@ export async function getOrderView(db: DB | Tx, key: string | number): Promise<O
       o.shipping_address, o.billing_address, o.subtotal, o.discount_total, o.shipping_total, o.tax_total, o.total,
       o.placed_at, o.sla_due_at, o.stock_committed_at, o.note,
       coalesce((select json_agg(x order by x.line_no) from (
-        select l.line_no, l.sku, l.title, l.kind, l.quantity, l.unit_price, l.cancelled, l.backordered, l.decision,
+        select l.line_no, l.sku, l.title, l.kind, l.quantity, l.unit_price, l.cancelled, l.backordered, l.dropship, l.decision,
           l.variant_id,
           coalesce((select sum((a.reserved + a.allocated) / a.per_unit) from order_allocations a
                     where a.line_id = l.id and a.counts_units), 0)::int as held,

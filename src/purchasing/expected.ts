@@ -7,6 +7,7 @@ import type { Tx } from "../db/tx.js";
  * of an open purchase order line (submitted or partially received) that still
  * has units outstanding, at `locationId` or anywhere. null when nothing is on
  * order. For the orders module, to date backordered and pre-ordered lines.
+ * Drop-ship orders (no location) bring nothing to stock and are left out.
  */
 export async function expectedDateFor(
   db: DB | Tx,
@@ -17,7 +18,7 @@ export async function expectedDateFor(
     select min(coalesce(pl.expected_date, po.expected_date))::text as expected
     from purchase_order_lines pl join purchase_orders po on po.id = pl.purchase_order_id
     where pl.variant_id = ${variantId} and pl.received < pl.quantity
-      and po.status in ('submitted', 'partially_received')
+      and po.status in ('submitted', 'partially_received') and po.location_id is not null
       ${locationId !== undefined ? sql`and po.location_id = ${locationId}` : sql``}`.execute(db);
   return row.rows[0]?.expected ?? null;
 }
@@ -33,7 +34,7 @@ export async function expectedDatesFor(
     select pl.variant_id, min(coalesce(pl.expected_date, po.expected_date))::text as expected
     from purchase_order_lines pl join purchase_orders po on po.id = pl.purchase_order_id
     where pl.variant_id = any(${variantIds}::bigint[]) and pl.received < pl.quantity
-      and po.status in ('submitted', 'partially_received')
+      and po.status in ('submitted', 'partially_received') and po.location_id is not null
       ${locationId !== undefined ? sql`and po.location_id = ${locationId}` : sql``}
     group by pl.variant_id
     having min(coalesce(pl.expected_date, po.expected_date)) is not null`.execute(db);

@@ -7,6 +7,7 @@ import { NotFound, ValidationFailed } from "../http/errors.js";
 import { decodeCursor, isId, page } from "../http/pagination.js";
 import { resolveLocations, resolveSkus } from "../inventory/refs.js";
 import { costCurrencies } from "./costing.js";
+import { type DropshipPart, dropshipPart } from "./dropship-view.js";
 import { allowedActions } from "./lifecycle.js";
 import { resolveSupplier } from "./suppliers.js";
 
@@ -43,7 +44,8 @@ export interface PurchaseOrderView {
   id: number;
   number: string;
   supplier: string;
-  location: string;
+  /** null for a drop-ship order, which ships to the customer (`dropship.ship_to`) */
+  location: string | null;
   status: PurchaseOrderStatus;
   allowed_actions: string[];
   currency: string;
@@ -57,6 +59,7 @@ export interface PurchaseOrderView {
   end_reason: string | null;
   created_at: string;
   lines: PurchaseOrderLineView[];
+  dropship: DropshipPart | null;
   receipts: { id: number; created_at: string; units: number }[];
 }
 
@@ -163,8 +166,9 @@ export async function getPurchaseOrder(db: DB | Tx, id: number): Promise<Purchas
   const head = await sql<{
     id: number;
     supplier: string;
-    location: string;
+    location: string | null;
     status: PurchaseOrderStatus;
+    dropship: boolean;
     currency: string;
     expected_date: string | null;
     allow_over_receipt: boolean;
@@ -175,9 +179,10 @@ export async function getPurchaseOrder(db: DB | Tx, id: number): Promise<Purchas
     end_reason: string | null;
     created_at: Date;
   }>`
-    select po.id, s.code as supplier, l.code as location, po.status, po.currency, po.expected_date::text,
+    select po.id, s.code as supplier, l.code as location, po.status, po.ship_to is not null as dropship,
+      po.currency, po.expected_date::text,
       po.allow_over_receipt, po.reference, po.note, po.submitted_at, po.ended_at, po.end_reason, po.created_at
-    from purchase_orders po join suppliers s on s.id = po.supplier_id join locations l on l.id = po.location_id
+    from purchase_orders po join suppliers s on s.id = po.supplier_id left join locations l on l.id = po.location_id
     where po.id = ${id}`.execute(db);
   const po = head.rows[0];
   if (!po) throw new NotFound("purchase order", id);
@@ -190,16 +195,18 @@ export async function getPurchaseOrder(db: DB | Tx, id: number): Promise<Purchas
     select r.id, r.created_at, (select coalesce(sum(quantity), 0)::int from receipt_lines where receipt_id = r.id) as units
     from receipts r where r.purchase_order_id = ${id} order by r.id`.execute(db);
   // units on closed or cancelled orders are no longer expected
-  const ended = po.status === "closed" || po.status === "cancelled";
+  const ended = po.status === "closed" || po.status === "cancelled" || po.status === "shipped";
+  const { dropship, ...fields } = po;
   return {
-    ...po,
+    ...fields,
     number: poNumber(po.id),
-    allowed_actions: allowedActions(po.status),
+    allowed_actions: allowedActions(po.status, dropship),
     total: lines.rows.reduce((s, l) => s + l.quantity * l.unit_cost, 0),
     submitted_at: po.submitted_at?.toISOString() ?? null,
     ended_at: po.ended_at?.toISOString() ?? null,
     created_at: po.created_at.toISOString(),
     lines: ended ? lines.rows.map((l) => ({ ...l, outstanding: 0 })) : lines.rows,
+    dropship: dropship ? await dropshipPart(db, po.id) : null,
     receipts: receipts.rows.map((r) => ({ ...r, created_at: r.created_at.toISOString() })),
   };
 }
@@ -213,7 +220,7 @@ export async function listPurchaseOrders(
   const before = decodeCursor(q.cursor, isCursor);
   const ids = await sql<{ id: number }>`
     select po.id from purchase_orders po
-    join suppliers s on s.id = po.supplier_id join locations l on l.id = po.location_id
+    join suppliers s on s.id = po.supplier_id left join locations l on l.id = po.location_id
     where true
       ${q.status ? sql`and po.status = ${q.status}` : sql``}
       ${q.supplier ? sql`and s.code = ${q.supplier}` : sql``}
@@ -232,6 +239,8 @@ export interface LockedOrder {
   supplier_id: number;
   supplier_active: boolean;
   location_id: number;
+  /** a drop-ship order: no location, ships to the customer */
+  dropship: boolean;
   currency: string;
   allow_over_receipt: boolean;
   lines: {
@@ -248,8 +257,8 @@ export interface LockedOrder {
 /** The order row locked for a state change, with its lines. */
 export async function lockOrder(tx: Tx, id: number): Promise<LockedOrder> {
   const head = await sql<Omit<LockedOrder, "lines">>`
-    select po.id, po.status, po.supplier_id, s.active as supplier_active, po.location_id, po.currency,
-      po.allow_over_receipt
+    select po.id, po.status, po.supplier_id, s.active as supplier_active, po.location_id,
+      po.ship_to is not null as dropship, po.currency, po.allow_over_receipt
     from purchase_orders po join suppliers s on s.id = po.supplier_id
     where po.id = ${id} for update of po`.execute(tx);
   const po = head.rows[0];

@@ -4,7 +4,9 @@ import { holdForApproval } from "../approvals/gate.js";
 import { pendingApproval } from "../approvals/view.js";
 import type { App, AppDeps } from "../http/app.js";
 import { write } from "../http/idempotency.js";
+import { Problem } from "../orders/view-schema.js";
 import { costOf } from "./costing.js";
+import { shipDropshipOrder } from "./dropship.js";
 import { createPurchaseOrder, getPurchaseOrder, listPurchaseOrders } from "./orders.js";
 import { receivePurchaseOrder } from "./receipts.js";
 import { listReceiving, setReceiving } from "./receiving.js";
@@ -189,6 +191,26 @@ export async function purchasingRoutes(app: App, { db }: AppDeps) {
         })),
     );
   }
+
+  app.post(
+    "/v1/purchase-orders/:id/ship",
+    {
+      schema: {
+        security: requires("po:receive"),
+        tags,
+        summary:
+          "A drop-ship order's supplier shipped it to the customer: its lines ship (order status, invoice, customer e-mail, channel confirmation); 409 when shipped already",
+        params: S.IdParam,
+        body: S.ShipBody,
+        response: { 200: S.PurchaseOrder, 409: Problem },
+      },
+    },
+    async (req, reply) =>
+      write(db, req, reply, async (tx) => ({
+        status: 200,
+        body: await shipDropshipOrder(tx, req.params.id, req.body, actorOf(req)),
+      })),
+  );
 
   app.post(
     "/v1/purchase-orders/:id/receipts",

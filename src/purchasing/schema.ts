@@ -19,6 +19,16 @@ const Currency = z.string().regex(/^[A-Z]{3}$/, "an ISO 4217 code such as EUR");
 const IsoDate = z.iso.date();
 const Text = (max: number) => z.string().trim().min(1).max(max);
 
+const PO_STATUSES = [
+  "draft",
+  "submitted",
+  "partially_received",
+  "received",
+  "closed",
+  "cancelled",
+  "shipped",
+] as const;
+
 export const IdParam = z.strictObject({ id: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER) });
 export const CodeParam = z.strictObject({ code: SupplierCode });
 
@@ -48,6 +58,10 @@ export const SupplierItemBody = z.strictObject({
   min_order_qty: z.number().int().min(1).max(1_000_000).default(1),
   pack_size: z.number().int().min(1).max(100_000).default(1).describe("order in multiples of this"),
   priority: z.number().int().min(0).max(1_000_000).default(100).describe("lower = preferred supplier"),
+  dropship: z
+    .boolean()
+    .default(false)
+    .describe("the supplier ships this item straight to the customer: its order lines hold no stock"),
 });
 export const SupplierItem = z.object({
   supplier: z.string(),
@@ -60,6 +74,7 @@ export const SupplierItem = z.object({
   min_order_qty: z.number(),
   pack_size: z.number(),
   priority: z.number(),
+  dropship: z.boolean(),
 });
 
 export const PurchaseOrderBody = z.strictObject({
@@ -117,8 +132,8 @@ export const PurchaseOrder = z.object({
   id: z.number(),
   number: z.string(),
   supplier: z.string(),
-  location: z.string(),
-  status: z.enum(["draft", "submitted", "partially_received", "received", "closed", "cancelled"]),
+  location: z.string().nullable().describe("null for a drop-ship order, which ships to ship_to"),
+  status: z.enum(PO_STATUSES),
   allowed_actions: z.array(z.string()),
   currency: z.string(),
   expected_date: z.string().nullable(),
@@ -131,6 +146,26 @@ export const PurchaseOrder = z.object({
   end_reason: z.string().nullable(),
   created_at: z.string(),
   lines: z.array(PurchaseOrderLine),
+  dropship: z
+    .object({
+      ship_to: z.record(z.string(), z.unknown()).describe("the customer: name, email and shipping address"),
+      day: z.string().describe("the UTC day whose drop-ship orders to this supplier and ship-to it collects"),
+      carrier: z.string().nullable(),
+      tracking_number: z.string().nullable(),
+      shipped_at: z.string().nullable(),
+      orders: z.array(
+        z.object({
+          order_id: z.number(),
+          order_number: z.string(),
+          sku: z.string(),
+          quantity: z.number(),
+          cancelled: z.number(),
+          shipped: z.number(),
+        }),
+      ),
+    })
+    .nullable()
+    .describe("set on a drop-ship purchase order (the supplier ships to the customer)"),
   receipts: z.array(z.object({ id: z.number(), created_at: z.string(), units: z.number() })),
 });
 
@@ -157,10 +192,15 @@ export const Receipt = z.object({
 });
 
 export const PurchaseOrdersQuery = z.strictObject({
-  status: z.enum(["draft", "submitted", "partially_received", "received", "closed", "cancelled"]).optional(),
+  status: z.enum(PO_STATUSES).optional(),
   supplier: SupplierCode.optional(),
   location: LocationCode.optional(),
   ...pageQuery,
+});
+
+export const ShipBody = z.strictObject({
+  carrier: Text(100),
+  tracking_number: Text(200),
 });
 
 export const ReceivingBody = z.strictObject({

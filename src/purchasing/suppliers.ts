@@ -34,6 +34,8 @@ export interface SupplierItemRequest {
   min_order_qty: number;
   pack_size: number;
   priority: number;
+  /** the supplier ships the item straight to the customer (migrations/082_dropship.sql) */
+  dropship?: boolean;
 }
 
 export interface SupplierItemView {
@@ -47,6 +49,7 @@ export interface SupplierItemView {
   min_order_qty: number;
   pack_size: number;
   priority: number;
+  dropship: boolean;
 }
 
 export async function createSupplier(tx: Tx, req: SupplierRequest): Promise<SupplierView> {
@@ -161,15 +164,16 @@ export async function saveSupplierItems(
   const col = <T>(f: (r: SupplierItemRequest) => T) => reqs.map(f);
   const rows = await sql<{ variant_id: number; created: boolean }>`
     insert into supplier_items (supplier_id, variant_id, supplier_sku, cost, lead_time_days, min_order_qty,
-                                pack_size, priority)
+                                pack_size, priority, dropship)
     select ${supplier.id}, * from unnest(${col((r) => items.get(r.sku)!.id)}::bigint[],
       ${col((r) => r.supplier_sku ?? null)}::text[], ${col((r) => r.cost)}::bigint[],
       ${col((r) => r.lead_time_days ?? null)}::int[], ${col((r) => r.min_order_qty)}::int[],
-      ${col((r) => r.pack_size)}::int[], ${col((r) => r.priority)}::int[])
+      ${col((r) => r.pack_size)}::int[], ${col((r) => r.priority)}::int[],
+      ${col((r) => r.dropship ?? false)}::boolean[])
     on conflict (supplier_id, variant_id) do update set
       supplier_sku = excluded.supplier_sku, cost = excluded.cost, lead_time_days = excluded.lead_time_days,
       min_order_qty = excluded.min_order_qty, pack_size = excluded.pack_size, priority = excluded.priority,
-      updated_at = now()
+      dropship = excluded.dropship, updated_at = now()
     returning variant_id, (xmax = 0) as created`.execute(tx);
   const created = new Map(rows.rows.map((r) => [r.variant_id, r.created]));
   const saved = reqs.map((r) => ({
@@ -185,6 +189,7 @@ export async function saveSupplierItems(
       min_order_qty: r.min_order_qty,
       pack_size: r.pack_size,
       priority: r.priority,
+      dropship: r.dropship ?? false,
     },
   }));
   await emit(
@@ -201,7 +206,7 @@ export async function listSupplierItems(
   const rows = await sql<SupplierItemView>`
     select s.code as supplier, v.sku, si.supplier_sku, si.cost, s.currency, si.lead_time_days,
            coalesce(si.lead_time_days, s.lead_time_days) as effective_lead_time_days,
-           si.min_order_qty, si.pack_size, si.priority
+           si.min_order_qty, si.pack_size, si.priority, si.dropship
     from supplier_items si join suppliers s on s.id = si.supplier_id join variants v on v.id = si.variant_id
     where true
       ${q.supplier ? sql`and s.code = ${q.supplier}` : sql``}
@@ -225,7 +230,9 @@ export interface SourcingOption {
 /**
  * Where each variant is bought: the named supplier when given, else the
  * preferred one (lowest priority number, then lowest cost) among active
- * suppliers. Variants nobody sells are absent from the map.
+ * suppliers. Variants nobody sells are absent from the map. Drop-ship items
+ * are never a source for restocking (the supplier ships to customers), unless
+ * the supplier is named.
  */
 export async function sourcingFor(
   db: DB | Tx,
@@ -240,7 +247,7 @@ export async function sourcingFor(
       si.min_order_qty as "minOrderQty", si.pack_size as "packSize"
     from supplier_items si join suppliers s on s.id = si.supplier_id
     where si.variant_id = any(${variantIds}::bigint[]) and s.active
-      ${supplierId !== undefined ? sql`and s.id = ${supplierId}` : sql``}
+      ${supplierId !== undefined ? sql`and s.id = ${supplierId}` : sql`and not si.dropship`}
     order by si.variant_id, si.priority, si.cost, s.id`.execute(db);
   return new Map(rows.rows.map(({ variant_id, ...o }) => [variant_id, o]));
 }

@@ -21,6 +21,7 @@ export function factsOf(po: LockedOrder) {
     lines: po.lines.length,
     supplierActive: po.supplier_active,
     outstanding: po.lines.reduce((s, l) => s + outstandingOf(l), 0),
+    dropship: po.dropship,
   };
 }
 

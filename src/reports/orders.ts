@@ -259,7 +259,8 @@ export async function backorders(db: DB) {
     select l.variant_id, l.sku, sum(l.backordered)::int as units, count(distinct l.order_id)::int as orders,
       min(o.placed_at) as oldest,
       coalesce((select sum(pl.quantity - pl.received) from purchase_order_lines pl join purchase_orders po on po.id = pl.purchase_order_id
-        where pl.variant_id = l.variant_id and pl.received < pl.quantity and po.status in ('submitted', 'partially_received')), 0)::int as incoming
+        where pl.variant_id = l.variant_id and pl.received < pl.quantity and po.status in ('submitted', 'partially_received')
+          and po.location_id is not null), 0)::int as incoming
     from order_lines l join orders o on o.id = l.order_id
     where l.backordered > 0 and o.status <> 'cancelled'
     group by l.variant_id, l.sku order by units desc, l.sku`.execute(db);

@@ -41,8 +41,9 @@ export async function requestReturn(tx: Tx, req: ReturnRequest, actor: string): 
     location_id: number | null;
   }>`
     select max(delivered_at) as delivered_at, max(shipped_at) as shipped_at,
+           -- a supplier's drop-ship shipment has no location: a warehouse's comes first
            (select location_id from fulfillments where order_id = ${orderId} and shipped_at is not null
-            order by shipped_at limit 1) as location_id
+            order by location_id is null, shipped_at limit 1) as location_id
     from fulfillments where order_id = ${orderId}`.execute(tx);
   const { delivered_at, location_id: shippedFrom } = delivered.rows[0];
   if (delivered_at) {

@@ -34,7 +34,9 @@ export interface Fulfilment {
   id: number;
   order_id: number;
   order_number: string;
-  location: string;
+  /** null for a supplier's drop-ship shipment, which names its purchase order */
+  location: string | null;
+  purchase_order: string | null;
   status: "pending" | "picking" | "packed" | "shipped" | "delivered" | "cancelled";
   carrier: string | null;
   tracking_number: string | null;

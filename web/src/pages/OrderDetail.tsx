@@ -260,7 +260,8 @@ export function OrderDetailPage() {
               {o.fulfillments.map((f) => (
                 <Group key={f.id} justify="space-between">
                   <Text size="sm">
-                    #{f.id} · {f.location} · {f.lines.map((l) => `${l.quantity}× ${l.sku}`).join(", ")}
+                    #{f.id} · {f.location ?? f.purchase_order} ·{" "}
+                    {f.lines.map((l) => `${l.quantity}× ${l.sku}`).join(", ")}
                     {f.tracking_number ? ` · ${f.carrier} ${f.tracking_number}` : ""}
                   </Text>
                   <StatusBadge code={f.status} />
