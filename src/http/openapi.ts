@@ -190,7 +190,10 @@ function commonProblems(method: string, op: Operation): Record<string, unknown> 
       "Well-formed, but it cannot apply: an unknown SKU, location or supplier, a rule it breaks (`validation_failed`); nothing changed",
     );
   }
-  if (op.requestBody !== undefined || method === "post" || method === "put" || method === "patch") {
+  if (op.requestBody !== undefined || ["post", "put", "patch", "delete"].includes(method)) {
+    out["409"] = problemResponse(
+      "It conflicts with the current state: a code already taken, a state that does not allow it; nothing changed",
+    );
     out["413"] = problemResponse("The body is larger than this Keel accepts (`payload_too_large`)");
     out["415"] = problemResponse(
       "The body is not in a media type this operation reads (`unsupported_media_type`)",
