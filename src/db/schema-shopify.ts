@@ -57,12 +57,32 @@ export interface ShopifyShipmentsTable {
   order_gid: string;
   carrier: string | null;
   tracking_number: string | null;
+  tracking_url: string | null;
   lines: ColumnType<{ sku: string; quantity: number }[], string, string>;
   state: Generated<"pending" | "sent" | "failed">;
   attempt: Generated<number>;
   next_attempt_at: Timestamp;
   leased_until: Date | null;
   fulfillment_gid: string | null;
+  error: string | null;
+  created_at: Timestamp;
+  sent_at: Date | null;
+}
+
+export interface WooShipmentsTable {
+  fulfilment_id: number;
+  channel_id: number;
+  order_id: number;
+  remote_order_id: string;
+  carrier: string | null;
+  tracking_number: string | null;
+  tracking_url: string | null;
+  state: Generated<"pending" | "sent" | "failed">;
+  attempt: Generated<number>;
+  next_attempt_at: Timestamp;
+  leased_until: Date | null;
+  note_id: string | null;
+  completed: Generated<boolean>;
   error: string | null;
   created_at: Timestamp;
   sent_at: Date | null;
@@ -75,5 +95,6 @@ declare module "./schema.js" {
     shopify_channel_state: ShopifyChannelStateTable;
     shopify_sync_jobs: ShopifySyncJobsTable;
     shopify_shipments: ShopifyShipmentsTable;
+    woo_shipments: WooShipmentsTable;
   }
 }

@@ -46,11 +46,15 @@ export interface Variant {
   itemId: string;
 }
 
-type Fault =
+type Fault = (
   | { kind: "429"; retryAfter?: string }
   | { kind: "5xx"; status: number; retryAfter?: string }
   | { kind: "drop" }
-  | { kind: "slow"; ms: number };
+  | { kind: "slow"; ms: number }
+) & {
+  /** only a request whose operation has this top-level field (fulfillmentCreate, say) meets the fault */
+  only?: string;
+};
 
 export interface SetCall {
   key: string | null;
@@ -189,13 +193,13 @@ export class FakeShopify {
   rateLimit(n: number, retryAfter: string | undefined = "1.0") {
     for (let i = 0; i < n; i++) this.faults.push({ kind: "429", retryAfter });
   }
-  /** The next n requests answer with this 5xx status. */
-  serverErrors(n: number, status = 502, retryAfter?: string) {
-    for (let i = 0; i < n; i++) this.faults.push({ kind: "5xx", status, retryAfter });
+  /** The next n requests (of `only`, a top-level field, when given) answer with this 5xx status. */
+  serverErrors(n: number, status = 502, retryAfter?: string, only?: string) {
+    for (let i = 0; i < n; i++) this.faults.push({ kind: "5xx", status, retryAfter, only });
   }
-  /** The next n requests are applied, and then the connection is destroyed before the reply. */
-  dropReplies(n: number) {
-    for (let i = 0; i < n; i++) this.faults.push({ kind: "drop" });
+  /** The next n requests (of `only`, a top-level field, when given) are applied, then the connection is destroyed before the reply. */
+  dropReplies(n: number, only?: string) {
+    for (let i = 0; i < n; i++) this.faults.push({ kind: "drop", only });
   }
   /** The next n requests are answered after ms. */
   slow(n: number, ms: number) {
@@ -297,7 +301,19 @@ export class FakeShopify {
       return send(401, {
         errors: "[API] Invalid API key or access token (unrecognized login or wrong password)",
       });
-    const fault = this.faults.shift();
+    let body: { query?: string; variables?: Record<string, unknown> };
+    let op: Operation;
+    try {
+      body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+      op = parseOperation(String(body.query ?? ""), body.variables ?? {});
+    } catch (err) {
+      return send(200, {
+        errors: [{ message: `Parse error: ${(err as Error).message}`, extensions: { code: "BAD_REQUEST" } }],
+      });
+    }
+    // a fault meant for one operation waits for a request of it; the others meet the next request
+    const at = this.faults.findIndex((f) => !f.only || op.selections.some((x) => x.name === f.only));
+    const fault = at < 0 ? undefined : this.faults.splice(at, 1)[0];
     if (fault) this.counts.faults++;
     if (fault?.kind === "429")
       return send(
@@ -316,16 +332,6 @@ export class FakeShopify {
       );
     if (fault?.kind === "slow") await new Promise((r) => setTimeout(r, fault.ms));
 
-    let body: { query?: string; variables?: Record<string, unknown> };
-    let op: Operation;
-    try {
-      body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
-      op = parseOperation(String(body.query ?? ""), body.variables ?? {});
-    } catch (err) {
-      return send(200, {
-        errors: [{ message: `Parse error: ${(err as Error).message}`, extensions: { code: "BAD_REQUEST" } }],
-      });
-    }
     const answer = await this.execute(op, m[1], body.variables ?? {});
     if (res.destroyed) return;
     if (fault?.kind === "drop") {
@@ -497,6 +503,14 @@ export class FakeShopify {
       }[];
       trackingInfo?: unknown;
     };
+    // FulfillmentTrackingInput: anything else is refused as the real schema refuses it
+    const allowed = new Set(["company", "number", "numbers", "url", "urls"]);
+    for (const k of Object.keys((input.trackingInfo ?? {}) as object))
+      if (!allowed.has(k))
+        throw new GraphQLError(
+          `Field '${k}' is not defined on FulfillmentTrackingInput`,
+          "argumentNotAccepted",
+        );
     const userErrors: { field: string[]; message: string }[] = [];
     const groups = input.lineItemsByFulfillmentOrder ?? [];
     const all = [...this.orders.entries()].flatMap(([order, fos]) => fos.map((fo) => ({ order, fo })));

@@ -42,6 +42,16 @@ const Common = {
     .max(24 * 365)
     .optional(),
   allow_split: z.boolean().optional(),
+  tracking_urls: z
+    .record(
+      z.string().min(1).max(100),
+      z
+        .string()
+        .max(500)
+        .regex(/^https:\/\/\S*\{number\}\S*$/, "an https URL with {number} where the tracking number goes"),
+    )
+    .optional()
+    .describe("carrier → tracking URL template, e.g. https://track.example.com/?id={number}"),
 };
 
 export const ShopifyConfig = z.looseObject({

@@ -191,5 +191,17 @@ export const retryShopifyFailure: RetryHandler = async (failure, tx) => {
       .execute();
     return;
   }
+  if (failure.operation === "confirm_shipment") {
+    // sent again; the sender reads the fulfillment orders first, so what went through is not sent twice
+    const id = Number((failure.detail as { fulfilment_id?: unknown }).fulfilment_id);
+    const r = await tx
+      .updateTable("shopify_shipments")
+      .set({ state: "pending", attempt: 0, next_attempt_at: new Date(), leased_until: null })
+      .where("fulfilment_id", "=", id)
+      .where("state", "!=", "sent")
+      .executeTakeFirst();
+    if (Number(r.numUpdatedRows) === 0) throw new Error("that shipment is no longer waiting to be sent");
+    return;
+  }
   throw new Error("resolves itself when the next call to Shopify goes through");
 };
