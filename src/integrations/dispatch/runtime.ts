@@ -4,6 +4,7 @@ import { shopifyStockConsumer } from "../channels/shopify/consumer.js";
 import { type PushOptions, ShopifyPusher } from "../channels/shopify/push.js";
 import { ShipmentSender, shopifyShipmentConsumer } from "../channels/shopify/shipments.js";
 import { SyncRunner } from "../channels/shopify/sync-jobs.js";
+import { wooShipmentConsumer } from "../channels/woocommerce/shipments.js";
 import { webhookConsumer } from "../webhooks/consumer.js";
 import { type SenderOptions, WebhookSender } from "../webhooks/sender.js";
 import type { OutboxConsumer } from "./consumer.js";
@@ -14,6 +15,7 @@ export const outboxConsumers: OutboxConsumer[] = [
   webhookConsumer,
   shopifyStockConsumer,
   shopifyShipmentConsumer,
+  wooShipmentConsumer,
 ];
 
 export interface DispatchOptions {
