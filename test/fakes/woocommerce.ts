@@ -257,14 +257,14 @@ export class FakeWooCommerce {
     );
   }
 
-  private orderRoute(
+  private async orderRoute(
     req: IncomingMessage,
     res: ServerResponse,
     id: number,
     notes: boolean,
     raw: string,
     fault: Fault | undefined,
-  ): void {
+  ): Promise<void> {
     const o = this.orders.get(id);
     if (!o)
       return this.json(
