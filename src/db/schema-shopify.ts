@@ -37,10 +37,12 @@ export interface ShopifyChannelStateTable {
   next_attempt_at: Timestamp;
 }
 
+export type SyncWhat = "products" | "inventory" | "orders" | "reconcile";
+
 export interface ShopifySyncJobsTable {
   id: Generated<number>;
   channel_id: number;
-  what: "products" | "inventory";
+  what: SyncWhat;
   full: Generated<boolean>;
   status: Generated<"queued" | "running" | "done" | "failed">;
   progress: ColumnType<Record<string, unknown>, string | undefined, string>;

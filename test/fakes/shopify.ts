@@ -78,6 +78,8 @@ export class FakeShopify {
   readonly counts = { requests: 0, throttled: 0, faults: 0, answered: 0, cost: 0 };
   /** orders by GID: their fulfillment orders and line items (for fulfillmentCreate) */
   readonly orders = new Map<string, FulfillmentOrder[]>();
+  /** orders placed on the shop itself (storefront), by GID, as the `orders` query returns them */
+  readonly shopOrders = new Map<string, ShopOrder>();
   /** every fulfillment created */
   readonly fulfillments: {
     id: string;
@@ -171,6 +173,123 @@ export class FakeShopify {
         })),
       },
     ]);
+  }
+
+  /**
+   * An order placed on the shop's own storefront: the levels at `location` go down, the order is
+   * listed by the `orders` query and open for fulfilment, and its orders/create webhook body is
+   * returned, built from the fixture order (shopify-order-webhook.json) with this order's fields,
+   * for the test to deliver signed, late, twice, or not at all.
+   */
+  storefrontOrder(o: {
+    lines: { sku: string; quantity: number; price?: string }[];
+    location: string;
+    currency?: string;
+    email?: string;
+  }): { gid: string; body: string } {
+    const legacy = String(820982911946200000n + BigInt(this.shopOrders.size + 1));
+    const gid = `gid://shopify/Order/${legacy}`;
+    const at = new Date().toISOString();
+    for (const l of o.lines) this.storefrontSale(l.sku, o.location, l.quantity);
+    const order: ShopOrder = {
+      gid,
+      legacy,
+      name: `#${1000 + this.shopOrders.size + 1}`,
+      email: o.email ?? "jon@example.com",
+      currency: o.currency ?? "EUR",
+      createdAt: at,
+      updatedAt: at,
+      cancelledAt: null,
+      cancelReason: null,
+      financial: "PAID",
+      lines: o.lines.map((l, i) => ({
+        id: `gid://shopify/LineItem/${legacy}${i}`,
+        sku: l.sku,
+        name: `Product ${l.sku}`,
+        quantity: l.quantity,
+        price: l.price ?? "10.00",
+      })),
+      shipping: {
+        name: "Steve Shipper",
+        firstName: "Steve",
+        lastName: "Shipper",
+        company: "Shipping Company",
+        address1: "123 Shipping Street",
+        address2: null,
+        city: "Shippington",
+        zip: "40003",
+        province: "Kentucky",
+        countryCodeV2: "US",
+        phone: "555-555-SHIP",
+      },
+    };
+    this.shopOrders.set(gid, order);
+    this.addOrder(
+      gid,
+      o.lines.map((l) => ({ sku: l.sku, quantity: l.quantity })),
+    );
+    return { gid, body: this.webhookBody(order) };
+  }
+
+  /** Cancels a storefront order on the shop (its webhook may be lost). */
+  cancelShopOrder(gid: string) {
+    const o = this.shopOrders.get(gid)!;
+    o.cancelledAt = new Date().toISOString();
+    o.cancelReason = "CUSTOMER";
+    o.updatedAt = o.cancelledAt;
+  }
+
+  /** The orders/* webhook body of an order: the fixture's, with the order's own fields. */
+  webhookBody(o: ShopOrder): string {
+    const fixture = JSON.parse(readFileSync(new URL("shopify-order-webhook.json", FIXTURES), "utf8"));
+    const total = o.lines.reduce((a, l) => a + Number(l.price) * l.quantity, 0).toFixed(2);
+    const money = (amount: string) => ({
+      shop_money: { amount, currency_code: o.currency },
+      presentment_money: { amount, currency_code: o.currency },
+    });
+    const body = {
+      ...fixture,
+      id: "__ID__",
+      admin_graphql_api_id: o.gid,
+      name: o.name,
+      email: o.email,
+      contact_email: o.email,
+      currency: o.currency,
+      presentment_currency: o.currency,
+      created_at: o.createdAt,
+      processed_at: o.createdAt,
+      updated_at: o.updatedAt,
+      cancelled_at: o.cancelledAt,
+      cancel_reason: o.cancelReason?.toLowerCase() ?? null,
+      financial_status: o.financial.toLowerCase(),
+      location_id: null,
+      total_price: total,
+      total_price_set: money(total),
+      total_outstanding: "0.00",
+      total_discounts: "0.00",
+      total_discounts_set: money("0.00"),
+      total_tax: "0.00",
+      total_tax_set: money("0.00"),
+      total_shipping_price_set: money("0.00"),
+      shipping_address: { ...fixture.shipping_address, country_code: o.shipping.countryCodeV2 },
+      line_items: o.lines.map((l, i) => ({
+        ...fixture.line_items[0],
+        id: `__LINE${i}__`,
+        admin_graphql_api_id: l.id,
+        sku: l.sku,
+        name: l.name,
+        title: l.name,
+        quantity: l.quantity,
+        price: l.price,
+        price_set: money(l.price),
+      })),
+    };
+    // the numeric ids as a real body carries them: exact integers, not doubles
+    let text = JSON.stringify(body).replace('"__ID__"', o.legacy);
+    o.lines.forEach((l, i) => {
+      text = text.replace(`"__LINE${i}__"`, l.id.split("/").pop()!);
+    });
+    return text;
   }
 
   itemOf(sku: string): string {
@@ -436,6 +555,27 @@ export class FakeShopify {
       });
       const per = nodeCost(f);
       return { value, cost: 2 + page.length * per };
+    }
+    if (f.name === "orders") {
+      const first = Number(f.args.first ?? 0);
+      if (!(first >= 1 && first <= 250)) throw new GraphQLError("first: 1 to 250", "BAD_REQUEST");
+      const after = f.args.after ? Number(Buffer.from(String(f.args.after), "base64url").toString()) : 0;
+      const since =
+        typeof f.args.query === "string" ? /updated_at:>=?'?([^' ]+)'?/.exec(f.args.query)?.[1] : undefined;
+      const all = [...this.shopOrders.values()]
+        .filter((o) => !since || o.updatedAt >= new Date(since).toISOString())
+        .sort((a, b) => (a.updatedAt < b.updatedAt ? -1 : a.updatedAt > b.updatedAt ? 1 : 0));
+      const page = all.slice(after, after + first);
+      const end = after + page.length;
+      const value = select(f.selections ?? [], {
+        pageInfo: (s: Field[]) =>
+          select(s, {
+            hasNextPage: end < all.length,
+            endCursor: page.length ? Buffer.from(String(end)).toString("base64url") : null,
+          }),
+        nodes: (s: Field[]) => page.map((o) => deep(s, orderNode(o))),
+      });
+      return { value, cost: 2 + page.length * nodeCost(f) };
     }
     if (f.name === "order") {
       const fos = this.orders.get(String(f.args.id));
@@ -731,6 +871,70 @@ export class FakeShopify {
     }
     return out;
   }
+}
+
+export interface ShopOrder {
+  gid: string;
+  legacy: string;
+  name: string;
+  email: string;
+  currency: string;
+  createdAt: string;
+  updatedAt: string;
+  cancelledAt: string | null;
+  cancelReason: string | null;
+  financial: "PAID" | "PENDING" | "AUTHORIZED" | "REFUNDED" | "VOIDED";
+  lines: { id: string; sku: string; name: string; quantity: number; price: string }[];
+  shipping: Record<string, string | null>;
+}
+
+/** An order as the Admin GraphQL `Order` object shows it (the fields Keel asks for). */
+function orderNode(o: ShopOrder): Record<string, unknown> {
+  const total = o.lines.reduce((a, l) => a + Number(l.price) * l.quantity, 0).toFixed(2);
+  const money = (amount: string) => ({ shopMoney: { amount, currencyCode: o.currency } });
+  return {
+    id: o.gid,
+    legacyResourceId: o.legacy,
+    name: o.name,
+    email: o.email,
+    createdAt: o.createdAt,
+    processedAt: o.createdAt,
+    updatedAt: o.updatedAt,
+    cancelledAt: o.cancelledAt,
+    cancelReason: o.cancelReason,
+    displayFinancialStatus: o.financial,
+    currencyCode: o.currency,
+    taxesIncluded: false,
+    note: null,
+    totalPriceSet: money(total),
+    totalDiscountsSet: money("0.00"),
+    totalTaxSet: money("0.00"),
+    totalShippingPriceSet: money("0.00"),
+    totalOutstandingSet: money("0.00"),
+    shippingAddress: o.shipping,
+    lineItems: {
+      nodes: o.lines.map((l) => ({
+        id: l.id,
+        sku: l.sku,
+        name: l.name,
+        quantity: l.quantity,
+        originalUnitPriceSet: money(l.price),
+      })),
+    },
+  };
+}
+
+/** Selects fields from plain nested data (objects and lists), refusing fields the object lacks. */
+function deep(fields: Field[], v: unknown): unknown {
+  if (Array.isArray(v)) return v.map((x) => deep(fields, x));
+  if (v === null || typeof v !== "object" || fields.length === 0) return v;
+  const out: Record<string, unknown> = {};
+  for (const f of fields) {
+    if (f.name === "__typename") continue;
+    if (!(f.name in v)) throw new GraphQLError(`Field '${f.name}' doesn't exist`, "undefinedField");
+    out[f.alias] = deep(f.selections ?? [], (v as Record<string, unknown>)[f.name]);
+  }
+  return out;
 }
 
 interface FulfillmentOrder {

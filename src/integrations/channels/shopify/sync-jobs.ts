@@ -1,14 +1,15 @@
 import type { FastifyBaseLogger } from "fastify";
 import { sql } from "kysely";
 import type { DB } from "../../../db/pool.js";
+import type { SyncWhat } from "../../../db/schema-shopify.js";
 import { inTransaction, type Tx } from "../../../db/tx.js";
 import { ValidationFailed } from "../../../http/errors.js";
 import { Repeating } from "../../dispatch/repeating.js";
 import type { RetryHandler } from "../../monitor/retry.js";
 import { importProducts } from "./product-import.js";
 import type { ShopifyPusher } from "./push.js";
+import { reconcileLevels, reconcileOrders } from "./reconcile.js";
 import { enqueueTargets, shopifyChannels } from "./targets.js";
-import "../../../db/schema-shopify.js";
 
 /**
  * `POST /v1/channels/{code}/sync`: a job row, run by whichever Keel process
@@ -17,14 +18,23 @@ import "../../../db/schema-shopify.js";
  * safe to repeat).
  * - products: page the shop's variants and map SKU → inventory item;
  * - inventory: recompute every mapped SKU × location (a changed stock policy
- *   lands this way); `full` also forgets what Shopify confirmed, so every
- *   level is set again outright (whatever drifted on Shopify is repaired).
+ *   lands this way); `full` first ingests the orders of the last 25 hours a
+ *   lost webhook missed, then forgets what Shopify confirmed, so every level
+ *   is set again outright (whatever drifted on Shopify is repaired);
+ * - orders: the orders Shopify changed in the last 25 hours (`full`: 30 days)
+ *   that Keel missed or has in an older state, ingested (reconcile.ts);
+ * - reconcile (daily, scheduled by `scheduleReconciles`): those orders, then
+ *   every level read and compared with what Keel offers, drift fixed.
+ * Each reports what it found and changed in `progress`.
  */
+
+const HOUR = 3_600_000;
+const since = (full: boolean) => new Date(Date.now() - (full ? 30 * 24 : 25) * HOUR);
 
 export interface SyncJob {
   id: number;
   channel: string;
-  what: "products" | "inventory";
+  what: SyncWhat;
   full: boolean;
   status: "queued" | "running" | "done" | "failed";
   progress: Record<string, unknown>;
@@ -33,12 +43,7 @@ export interface SyncJob {
   finished_at: string | null;
 }
 
-export async function requestSync(
-  tx: Tx,
-  code: string,
-  what: "products" | "inventory",
-  full: boolean,
-): Promise<SyncJob> {
+export async function requestSync(tx: Tx, code: string, what: SyncWhat, full: boolean): Promise<SyncJob> {
   const [ch] = await shopifyChannels(tx, code);
   if (!ch)
     throw new ValidationFailed([
@@ -110,7 +115,7 @@ export class SyncRunner {
   /** Leases and runs one job; returns whether there was one. */
   async runNext(): Promise<boolean> {
     const lease = `${this.opts.leaseMs ?? 120_000} milliseconds`;
-    const got = await sql<{ id: number; channel_id: number; what: "products" | "inventory"; full: boolean }>`
+    const got = await sql<{ id: number; channel_id: number; what: SyncWhat; full: boolean }>`
       with next as (
         select id from shopify_sync_jobs
         where status = 'queued' or (status = 'running' and leased_until < now())
@@ -142,17 +147,52 @@ export class SyncRunner {
               leased_until = now() + ${lease}::interval where id = ${job.id}`.execute(this.db);
         });
         await finish("done", p, null);
+      } else if (job.what === "orders") {
+        await finish(
+          "done",
+          await reconcileOrders(this.db, this.pusher.client(ch), ch, since(job.full)),
+          null,
+        );
+      } else if (job.what === "reconcile") {
+        const orders = await reconcileOrders(this.db, this.pusher.client(ch), ch, since(job.full));
+        await sql`update shopify_sync_jobs set progress = ${JSON.stringify(orders)}::jsonb,
+            leased_until = now() + ${lease}::interval where id = ${job.id}`.execute(this.db);
+        const levels = await reconcileLevels(this.db, this.pusher.client(ch), ch);
+        await finish("done", { ...orders, ...levels }, null);
       } else {
+        // a full push counts the orders a lost webhook missed first: their units are not Shopify's to sell
+        const orders = job.full
+          ? await reconcileOrders(this.db, this.pusher.client(ch), ch, since(false))
+          : {};
         const targets = await inTransaction(this.db, (tx) =>
           enqueueTargets(tx, ch, "all", { force: job.full }),
         );
-        await finish("done", { targets }, null);
+        await finish("done", { targets, ...orders }, null);
       }
     } catch (err) {
       await finish("failed", {}, (err as Error).message.slice(0, 1000));
     }
     return true;
   }
+}
+
+/**
+ * The daily reconcile: a job for every configured Shopify channel whose last
+ * one was asked for more than `everyMs` ago (the unique index on open
+ * reconcile jobs keeps several processes from queueing two).
+ */
+export async function scheduleReconciles(db: DB, everyMs = 24 * HOUR): Promise<number> {
+  let queued = 0;
+  for (const ch of await shopifyChannels(db)) {
+    const res = await sql`
+      insert into shopify_sync_jobs (channel_id, what)
+      select ${ch.id}, 'reconcile'
+      where not exists (select 1 from shopify_sync_jobs where channel_id = ${ch.id} and what = 'reconcile'
+                        and created_at > now() - ${`${everyMs} milliseconds`}::interval)
+      on conflict do nothing`.execute(db);
+    queued += Number(res.numAffectedRows ?? 0);
+  }
+  return queued;
 }
 
 /**
