@@ -123,6 +123,15 @@ export class FakeWooCommerce {
     return o;
   }
 
+  /** A change made on the shop (a status set in wp-admin, say): `date_modified` moves, as WooCommerce does. */
+  changeOrder(id: number, patch: Record<string, unknown>) {
+    const o = this.orders.get(id)!;
+    Object.assign(o, patch, {
+      date_modified: new Date().toISOString().slice(0, 19),
+      date_modified_gmt: new Date().toISOString().slice(0, 19),
+    });
+  }
+
   bySku(sku: string): FakeItem | undefined {
     return [...this.items.values()].find((i) => i.sku === sku);
   }
@@ -196,6 +205,25 @@ export class FakeWooCommerce {
         .filter((i) => skus.size === 0 || skus.has(i.sku))
         .slice(0, perPage);
       return this.json(res, 200, found, req, found.length);
+    }
+    if (req.method === "GET" && path === "/orders") {
+      // modified_after (GMT with dates_are_gmt), orderby=modified, order=asc, per_page ≤ 100, page
+      const after = url.searchParams.get("modified_after");
+      const perPage = Math.min(Number(url.searchParams.get("per_page") ?? 10), 100);
+      const page = Number(url.searchParams.get("page") ?? 1);
+      const all = [...this.orders.values()]
+        .filter((o) => !after || String(o.date_modified_gmt) > after)
+        .sort((a, b) => String(a.date_modified_gmt).localeCompare(String(b.date_modified_gmt)));
+      const found = all.slice((page - 1) * perPage, page * perPage);
+      this.log.push({ method: "GET", path, items: found.length, status: 200 });
+      res
+        .writeHead(200, {
+          "content-type": "application/json",
+          "x-wp-total": String(all.length),
+          "x-wp-totalpages": String(Math.max(1, Math.ceil(all.length / perPage))),
+        })
+        .end(JSON.stringify(found));
+      return;
     }
     const order = /^\/orders\/(\d+)(\/notes)?$/.exec(path);
     if (order) return this.orderRoute(req, res, Number(order[1]), Boolean(order[2]), raw, fault);

@@ -29,11 +29,11 @@ export async function shopifyRoutes(app: App, { db }: AppDeps) {
         summary:
           "Start a sync with the channel's shop: import its products (SKU → inventory item) or push inventory",
         description:
-          "Answers 202 with the job; poll GET /v1/channels/{code}/sync/{id}. `inventory` recomputes every mapped SKU × location from the stock policy; `full: true` first ingests the orders of the last 25 hours a lost webhook missed, then sets every level again outright, repairing whatever drifted on the shop. `orders` ingests the orders the shop changed in the last 25 hours (`full`: 30 days) that Keel missed. The job's `progress` reports what was found and changed.",
+          "Answers 202 with the job; poll GET /v1/channels/{code}/sync/{id}. `inventory` recomputes every mapped SKU × location from the stock policy; `full: true` first ingests the orders of the last 25 hours a lost webhook missed, then sets every level again outright, repairing whatever drifted on the shop. `orders` ingests the orders the shop changed in the last 25 hours (`full`: 30 days) that Keel missed. `reconcile` (what the daily job runs) does those orders, then reads every level from the shop and sets back what drifted. The job's `progress` reports what was found and changed. WooCommerce channels take inventory, orders and reconcile.",
         security: requires("integrations:manage"),
         params: Params,
         body: z.strictObject({
-          what: z.enum(["inventory", "products", "orders"]),
+          what: z.enum(["inventory", "products", "orders", "reconcile"]),
           full: z.boolean().optional(),
         }),
         response: { 202: z.object({ job: Job }) },

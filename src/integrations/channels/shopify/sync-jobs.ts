@@ -6,6 +6,8 @@ import { inTransaction, type Tx } from "../../../db/tx.js";
 import { ValidationFailed } from "../../../http/errors.js";
 import { Repeating } from "../../dispatch/repeating.js";
 import type { RetryHandler } from "../../monitor/retry.js";
+import { reconcileWoo } from "../woocommerce/reconcile.js";
+import { pushWooStock } from "../woocommerce/stock.js";
 import { importProducts } from "./product-import.js";
 import type { ShopifyPusher } from "./push.js";
 import { reconcileLevels, reconcileOrders } from "./reconcile.js";
@@ -44,17 +46,35 @@ export interface SyncJob {
 }
 
 export async function requestSync(tx: Tx, code: string, what: SyncWhat, full: boolean): Promise<SyncJob> {
-  const [ch] = await shopifyChannels(tx, code);
-  if (!ch)
+  const [ch] = (await shopifyChannels(tx, code)) as { id: number }[];
+  const woo = ch
+    ? undefined
+    : await tx
+        .selectFrom("channels")
+        .select(["id", "config"])
+        .where("code", "=", code)
+        .where("kind", "=", "woocommerce")
+        .executeTakeFirst();
+  if (woo && what === "products")
+    throw new ValidationFailed([
+      { path: "body.what", message: "WooCommerce products are matched by SKU when stock is pushed" },
+    ]);
+  const c = woo?.config as Record<string, unknown> | undefined;
+  if (woo && !(c?.base_url && c.consumer_key && c.consumer_secret))
+    throw new ValidationFailed([
+      { path: "params.code", message: `channel ${code} needs base_url, consumer_key and consumer_secret` },
+    ]);
+  const target = ch ?? woo;
+  if (!target)
     throw new ValidationFailed([
       {
         path: "params.code",
-        message: `channel ${code} is not a Shopify channel with shop_domain, api_version, access_token and locations`,
+        message: `channel ${code} is not a Shopify channel with shop_domain, api_version, access_token and locations, nor a WooCommerce one`,
       },
     ]);
   const row = await tx
     .insertInto("shopify_sync_jobs")
-    .values({ channel_id: ch.id, what, full })
+    .values({ channel_id: target.id, what, full })
     .returning("id")
     .executeTakeFirstOrThrow();
   return (await getSyncJob(tx, code, row.id))!;
@@ -129,13 +149,21 @@ export class SyncRunner {
     if (!job) return false;
     const code = await this.db
       .selectFrom("channels")
-      .select("code")
+      .select(["code", "kind"])
       .where("id", "=", job.channel_id)
       .executeTakeFirst();
-    const [ch] = code ? await shopifyChannels(this.db, code.code) : [];
     const finish = (status: "done" | "failed", progress: unknown, error: string | null) =>
       sql`update shopify_sync_jobs set status = ${status}, progress = ${JSON.stringify(progress)}::jsonb,
           error = ${error}, finished_at = now(), leased_until = null where id = ${job.id}`.execute(this.db);
+    if (code?.kind === "woocommerce") {
+      try {
+        await finish("done", await runWooJob(this.db, code.code, job), null);
+      } catch (err) {
+        await finish("failed", {}, (err as Error).message.slice(0, 1000));
+      }
+      return true;
+    }
+    const [ch] = code ? await shopifyChannels(this.db, code.code) : [];
     if (!ch) {
       await finish("failed", {}, "the channel is gone or no longer configured for Shopify");
       return true;
@@ -176,14 +204,40 @@ export class SyncRunner {
   }
 }
 
+/** A WooCommerce channel's sync job: stock (verified against the shop when full), or the reconcile. */
+async function runWooJob(db: DB, code: string, job: { what: SyncWhat; full: boolean }) {
+  if (job.what === "inventory") {
+    const r = await pushWooStock(db, code, { full: job.full, verify: job.full });
+    return {
+      pushed: r.pushed,
+      unchanged: r.unchanged,
+      failed: r.failed,
+      unknown: r.unknown.length,
+      drifted: r.drifted.length,
+      requests: r.requests,
+    };
+  }
+  return { ...(await reconcileWoo(db, code, { since: since(job.full) })) };
+}
+
 /**
- * The daily reconcile: a job for every configured Shopify channel whose last
+ * The daily reconcile: a job for every configured Shopify (and connected
+ * WooCommerce) channel whose last
  * one was asked for more than `everyMs` ago (the unique index on open
  * reconcile jobs keeps several processes from queueing two).
  */
 export async function scheduleReconciles(db: DB, everyMs = 24 * HOUR): Promise<number> {
   let queued = 0;
-  for (const ch of await shopifyChannels(db)) {
+  const woo = await db
+    .selectFrom("channels")
+    .select(["id", "config"])
+    .where("kind", "=", "woocommerce")
+    .execute();
+  const connected = woo.filter((w) => {
+    const c = w.config as Record<string, unknown>;
+    return Boolean(c.base_url && c.consumer_key && c.consumer_secret);
+  });
+  for (const ch of [...(await shopifyChannels(db)), ...connected]) {
     const res = await sql`
       insert into shopify_sync_jobs (channel_id, what)
       select ${ch.id}, 'reconcile'
