@@ -132,13 +132,14 @@ export class SyncRunner {
     return this.repeating.stop();
   }
 
-  /** Leases and runs one job; returns whether there was one. */
-  async runNext(): Promise<boolean> {
+  /** Leases and runs one job (that one, when `only` names it); returns whether there was one. */
+  async runNext(only?: number): Promise<boolean> {
     const lease = `${this.opts.leaseMs ?? 120_000} milliseconds`;
     const got = await sql<{ id: number; channel_id: number; what: SyncWhat; full: boolean }>`
       with next as (
         select id from shopify_sync_jobs
-        where status = 'queued' or (status = 'running' and leased_until < now())
+        where (status = 'queued' or (status = 'running' and leased_until < now()))
+          ${only === undefined ? sql`` : sql`and id = ${only}`}
         order by id limit 1 for update skip locked
       )
       update shopify_sync_jobs j set status = 'running', started_at = coalesce(j.started_at, now()),
