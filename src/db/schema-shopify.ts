@@ -90,6 +90,25 @@ export interface WooShipmentsTable {
   sent_at: Date | null;
 }
 
+export interface ShopifyProductPushesTable {
+  channel_id: number;
+  product_gid: string;
+  keel_product_id: number;
+  wanted: ColumnType<
+    { title: string; status: string; variants: { id: string; price: string }[] },
+    string,
+    string
+  >;
+  state: Generated<"pending" | "sent" | "failed">;
+  attempt: Generated<number>;
+  next_attempt_at: Timestamp;
+  leased_until: Date | null;
+  version: Generated<number>;
+  error: string | null;
+  sent_at: Date | null;
+  updated_at: Timestamp;
+}
+
 declare module "./schema.js" {
   interface Database {
     shopify_inventory_items: ShopifyInventoryItemsTable;
@@ -98,5 +117,6 @@ declare module "./schema.js" {
     shopify_sync_jobs: ShopifySyncJobsTable;
     shopify_shipments: ShopifyShipmentsTable;
     woo_shipments: WooShipmentsTable;
+    shopify_product_pushes: ShopifyProductPushesTable;
   }
 }

@@ -87,6 +87,12 @@ export class FakeShopify {
     trackingInfo: unknown;
     items: { id: string; quantity: number }[];
   }[] = [];
+  /** products changed through productUpdate: title and status by product GID */
+  readonly products = new Map<string, { title: string; status: string }>();
+  /** every productUpdate applied */
+  readonly productUpdates: { id: string; title?: string; status?: string }[] = [];
+  /** variant prices set through productVariantsBulkUpdate, by variant GID */
+  readonly prices = new Map<string, string>();
   /** runs before each inventorySetQuantities is applied (a concurrent storefront sale, say) */
   beforeSet: (() => void) | undefined;
 
@@ -634,6 +640,68 @@ export class FakeShopify {
     );
   }
 
+  /** productUpdate(product: ProductUpdateInput {id, title, status, …}): the 2024-10+ form (`input:` is deprecated). */
+  private productUpdate(f: Field) {
+    const input = (f.args.product ?? null) as { id?: string; title?: string; status?: string } | null;
+    if (!input?.id)
+      throw new GraphQLError(
+        "Variable $product of type ProductUpdateInput! was not provided.",
+        "INVALID_VARIABLE",
+      );
+    const userErrors: { field: string[]; message: string }[] = [];
+    const mine = this.variants.filter((v) => v.productId === input.id);
+    if (mine.length === 0) userErrors.push({ field: ["id"], message: "Product does not exist" });
+    else if (input.status && !["ACTIVE", "DRAFT", "ARCHIVED"].includes(input.status))
+      userErrors.push({ field: ["status"], message: "Status is invalid" });
+    else if (input.title === "") userErrors.push({ field: ["title"], message: "Title can't be blank" });
+    else {
+      const p = this.products.get(input.id) ?? { title: mine[0].productTitle, status: "ACTIVE" };
+      if (input.title !== undefined) {
+        p.title = input.title;
+        for (const v of mine) v.productTitle = input.title;
+      }
+      if (input.status !== undefined) p.status = input.status;
+      this.products.set(input.id, p);
+      this.productUpdates.push({ id: input.id, ...input });
+    }
+    return {
+      value: select(f.selections ?? [], {
+        product: (s: Field[]) => (userErrors.length ? null : select(s, { id: input.id })),
+        userErrors: (s: Field[]) => userErrors.map((e) => select(s, e)),
+      }),
+      cost: 10,
+    };
+  }
+
+  /** productVariantsBulkUpdate(productId, variants: [{id, price}]) */
+  private variantsBulkUpdate(f: Field) {
+    const productId = String(f.args.productId ?? "");
+    const rows = (f.args.variants ?? []) as { id?: string; price?: string }[];
+    const userErrors: { field: string[]; message: string }[] = [];
+    rows.forEach((r, i) => {
+      const v = this.variants.find((x) => x.id === r.id && x.productId === productId);
+      if (!v)
+        userErrors.push({ field: ["variants", String(i), "id"], message: "Product variant does not exist" });
+      else if (r.price !== undefined && !/^\d+(\.\d{1,2})?$/.test(String(r.price)))
+        userErrors.push({ field: ["variants", String(i), "price"], message: "Price is invalid" });
+    });
+    if (userErrors.length === 0)
+      for (const r of rows) {
+        const v = this.variants.find((x) => x.id === r.id)!;
+        if (r.price !== undefined) this.prices.set(v.id, String(r.price));
+      }
+    return {
+      value: select(f.selections ?? [], {
+        productVariants: (s: Field[]) =>
+          userErrors.length
+            ? null
+            : rows.map((r) => select(s, { id: r.id, price: this.prices.get(r.id!) ?? null })),
+        userErrors: (s: Field[]) => userErrors.map((e) => select(s, e)),
+      }),
+      cost: 10,
+    };
+  }
+
   /** fulfillmentCreate(fulfillment: {lineItemsByFulfillmentOrder, trackingInfo, notifyCustomer}) */
   private fulfillmentCreate(f: Field) {
     const input = (f.args.fulfillment ?? {}) as {
@@ -701,6 +769,8 @@ export class FakeShopify {
 
   private async mutation(f: Field, version: string, variables: Record<string, unknown>) {
     if (f.name === "fulfillmentCreate") return this.fulfillmentCreate(f);
+    if (f.name === "productUpdate") return this.productUpdate(f);
+    if (f.name === "productVariantsBulkUpdate") return this.variantsBulkUpdate(f);
     if (f.name !== "inventorySetQuantities")
       throw new GraphQLError(`Field '${f.name}' doesn't exist on type 'Mutation'`, "undefinedField");
     const strict = version === "unstable" || version >= "2026-04";

@@ -73,6 +73,12 @@ export const ShopifyConfig = z.looseObject({
     .optional()
     .describe("Keel location code → Shopify location GID"),
   base_url: Url.optional().describe("another server instead of https://{shop_domain} (staging, tests)"),
+  products: z
+    .enum(["import", "export", "off"])
+    .optional()
+    .describe(
+      "import (default): the product sync maps the shop's SKUs and takes in products Keel lacks; export: Keel's title, status and prices are pushed to mapped products; off: SKUs mapped for stock only",
+    ),
 });
 
 export const WooCommerceConfig = z.looseObject({
