@@ -44,6 +44,10 @@ export interface Variant {
   productTitle: string;
   sku: string;
   itemId: string;
+  /** decimal in the shop's currency; "10.00" when not given */
+  price?: string;
+  /** "Default Title" for a product's only variant, as Shopify names it */
+  title?: string;
 }
 
 type Fault = (
@@ -87,6 +91,8 @@ export class FakeShopify {
     trackingInfo: unknown;
     items: { id: string; quantity: number }[];
   }[] = [];
+  /** the shop's currency (`shop { currencyCode }`) */
+  currency = "EUR";
   /** products changed through productUpdate: title and status by product GID */
   readonly products = new Map<string, { title: string; status: string }>();
   /** every productUpdate applied */
@@ -120,7 +126,7 @@ export class FakeShopify {
     const p = JSON.parse(readFileSync(new URL("shopify-product-rest.json", FIXTURES), "utf8")).product as {
       id: number;
       title: string;
-      variants: { id: number; sku: string; inventory_quantity: number }[];
+      variants: { id: number; sku: string; inventory_quantity: number; price: string; title: string }[];
     };
     const level = JSON.parse(readFileSync(new URL("shopify-inventory-level-webhook.json", FIXTURES), "utf8"));
     const location = `gid://shopify/Location/${level.location_id}`;
@@ -133,6 +139,8 @@ export class FakeShopify {
         productTitle: p.title,
         sku: v.sku,
         itemId,
+        price: v.price,
+        title: v.title,
       });
       this.levels.get(itemId)!.set(location, v.inventory_quantity);
     }
@@ -562,6 +570,8 @@ export class FakeShopify {
       const per = nodeCost(f);
       return { value, cost: 2 + page.length * per };
     }
+    if (f.name === "shop")
+      return { value: select(f.selections ?? [], { currencyCode: this.currency }), cost: 1 };
     if (f.name === "orders") {
       const first = Number(f.args.first ?? 0);
       if (!(first >= 1 && first <= 250)) throw new GraphQLError("first: 1 to 250", "BAD_REQUEST");
@@ -610,8 +620,14 @@ export class FakeShopify {
     return select(s, {
       id: v.id,
       sku: v.sku,
-      title: v.sku,
-      product: (p: Field[]) => select(p, { id: v.productId, title: v.productTitle }),
+      title: v.title ?? "Default Title",
+      price: this.prices.get(v.id) ?? v.price ?? "10.00",
+      product: (p: Field[]) =>
+        select(p, {
+          id: v.productId,
+          title: this.products.get(v.productId)?.title ?? v.productTitle,
+          status: this.products.get(v.productId)?.status ?? "ACTIVE",
+        }),
       inventoryItem: (i: Field[]) => this.inventoryItem(v, i),
     });
   }
