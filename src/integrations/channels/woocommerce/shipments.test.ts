@@ -126,7 +126,10 @@ describe("WooCommerce shipments back", () => {
       { sku: "WS-2", quantity: 1 },
     ]);
     const first = await ship(id, "DHL", "JJD0099", [{ sku: "WS-1", quantity: 1 }]);
+    // the monitor's channel health counts the shipment on its way
+    expect(await ok(t, "GET", "/v1/channels/woo/health")).toMatchObject({ pending: 1 });
     await drain(first);
+    expect(await ok(t, "GET", "/v1/channels/woo/health")).toMatchObject({ pending: 0, status: "ok" });
     expect(woo.orders.get(9001)?.status).toBe("processing");
     expect(woo.notes.get(9001)).toHaveLength(1);
     expect(woo.notes.get(9001)?.[0]).toMatchObject({
