@@ -196,5 +196,12 @@ describe("WooCommerce shipments back", () => {
       .where("subject", "=", `woo:fulfilment ${fid}`)
       .executeTakeFirstOrThrow();
     expect(f).toMatchObject({ status: "open", channel_code: "woo", source: "woocommerce" });
+
+    // the order turns up on the shop: retried from the monitor, sent once
+    woo.addFixtureOrder(424242);
+    await ok(t, "POST", `/v1/integrations/failures/${f.id}/retry`);
+    await drain(fid);
+    expect(woo.notes.get(424242)).toHaveLength(1);
+    expect(woo.orders.get(424242)?.status).toBe("completed");
   });
 });
