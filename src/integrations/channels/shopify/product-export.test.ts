@@ -117,7 +117,15 @@ describe("Shopify products out", () => {
       status: "archived",
       variants: [{ sku: "PX-1", price: 1999 }],
     });
-    await until(async () => (await push())?.state === "sent", 20_000, "the product sent");
+    // (the product's creation may have been sent before: wait for this change)
+    await until(
+      async () => {
+        const p = await push();
+        return p?.state === "sent" && p.wanted.title === "Merino tee";
+      },
+      20_000,
+      "the product sent",
+    );
     expect(fake.products.get(PRODUCT)).toEqual({ title: "Merino tee", status: "ARCHIVED" });
     expect(fake.prices.get("gid://shopify/ProductVariant/700001" + "0")).toBe("19.99");
     expect(fake.prices.get("gid://shopify/ProductVariant/700002" + "0")).toBe("15.00");
@@ -138,7 +146,14 @@ describe("Shopify products out", () => {
 
     fake.variants.find((v) => v.sku === "PX-2")!.id = "gid://shopify/ProductVariant/7000020";
     await ok(t, "PATCH", `/v1/products/${keelId}`, { title: "Merino tee II" });
-    await until(async () => (await push())?.state === "sent", 20_000, "sent again");
+    await until(
+      async () => {
+        const p = await push();
+        return p?.state === "sent" && p.wanted.title === "Merino tee II";
+      },
+      20_000,
+      "sent again",
+    );
     expect(fake.prices.get("gid://shopify/ProductVariant/7000020")).toBe("17.00");
     expect(fake.products.get(PRODUCT)?.title).toBe("Merino tee II");
     await until(
