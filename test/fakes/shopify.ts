@@ -253,6 +253,28 @@ export class FakeShopify {
     o.updatedAt = o.cancelledAt;
   }
 
+  /**
+   * The inventory_levels/update body Shopify sends for a level now (after Keel's push: its echo;
+   * after a storefront sale or an admin edit: the change), built from the fixture with exact ids.
+   */
+  levelWebhookBody(sku: string, location: string): string {
+    const fixture = JSON.parse(
+      readFileSync(new URL("shopify-inventory-level-webhook.json", FIXTURES), "utf8"),
+    );
+    const item = this.itemOf(sku).split("/").pop()!;
+    const loc = location.split("/").pop()!;
+    return JSON.stringify({
+      ...fixture,
+      inventory_item_id: "__ITEM__",
+      location_id: "__LOC__",
+      available: this.available(sku, location) ?? null,
+      updated_at: new Date().toISOString(),
+      admin_graphql_api_id: `gid://shopify/InventoryLevel/${loc}?inventory_item_id=${item}`,
+    })
+      .replace('"__ITEM__"', item)
+      .replace('"__LOC__"', loc);
+  }
+
   /** The orders/* webhook body of an order: the fixture's, with the order's own fields. */
   webhookBody(o: ShopOrder): string {
     const fixture = JSON.parse(readFileSync(new URL("shopify-order-webhook.json", FIXTURES), "utf8"));

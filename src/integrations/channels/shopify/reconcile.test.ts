@@ -194,4 +194,31 @@ describe("Shopify reconcile", () => {
     expect(fake.available("RC-2", L1)).toBe(17);
     expect(fake.available("RC-1", L1)).toBe(20); // cancelled: its unit is back
   });
+
+  it("inventory_levels/update: the echo of Keel's push sends nothing; an edit on Shopify is set back", async () => {
+    const item = fake.itemOf("RC-3");
+    const calls = () => fake.setCalls.filter((c) => c.items.includes(item)).length;
+    const before = calls();
+    await deliver("inventory_levels/update", fake.levelWebhookBody("RC-3", L1)); // Keel's own 20, echoed
+    await new Promise((r) => setTimeout(r, 500)); // the pusher would have sent by now
+    expect(calls()).toBe(before);
+
+    fake.storefrontSale("RC-3", L1, 6); // an edit in the Shopify admin: 20 → 14
+    await deliver("inventory_levels/update", fake.levelWebhookBody("RC-3", L1));
+    const delivery = await t.db
+      .selectFrom("channel_inbox")
+      .select("outcome")
+      .where("dedupe_key", "=", `webhook:rc-${seq}`)
+      .executeTakeFirstOrThrow();
+    expect(delivery.outcome).toMatchObject({
+      sku: "RC-3",
+      sync: "changed on Shopify",
+      was: 20,
+      keel_offers: 20,
+    });
+    await until(() => fake.available("RC-3", L1) === 20, 20_000, "the edit set back");
+    // set back with the compare value Shopify had: applied, not stale
+    const last = fake.setCalls.filter((c) => c.items.includes(item)).at(-1);
+    expect(last?.outcome).toBe("applied");
+  });
 });
