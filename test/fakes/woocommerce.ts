@@ -30,6 +30,11 @@ export interface FakeItem {
   manage_stock: boolean;
   stock_quantity: number | null;
   stock_status: "instock" | "outofstock" | "onbackorder";
+  name: string;
+  /** publish, draft, pending, private */
+  status: string;
+  /** decimal in the shop's currency, as WooCommerce writes it */
+  regular_price: string;
   date_modified_gmt: string;
 }
 
@@ -48,6 +53,8 @@ export interface Logged {
 export class FakeWooCommerce {
   readonly items = new Map<number, FakeItem>();
   readonly log: Logged[] = [];
+  /** the shop's currency (Settings → General; GET /settings/general/woocommerce_currency) */
+  currency = "USD";
   /** orders by id, as the REST API returns them */
   readonly orders = new Map<number, Record<string, unknown> & { id: number; status: string }>();
   /** notes per order id */
@@ -94,6 +101,9 @@ export class FakeWooCommerce {
       stock_quantity: stock,
       stock_status: stock > 0 ? "instock" : "outofstock",
       date_modified_gmt: new Date().toISOString().slice(0, 19),
+      name: `Product ${sku}`,
+      status: "publish",
+      regular_price: "12.00",
     };
     this.items.set(item.id, item);
     return item;
@@ -199,13 +209,33 @@ export class FakeWooCommerce {
     }
     const path = url.pathname.replace(/^\/wp-json\/wc\/v3/, "");
     if (req.method === "GET" && path === "/products") {
+      // with `sku`: the items carrying those SKUs; without: a page of products (variations are
+      // listed under their parent, GET /products/{id}/variations)
       const skus = new Set((url.searchParams.get("sku") ?? "").split(",").filter(Boolean));
       const perPage = Math.min(Number(url.searchParams.get("per_page") ?? 10), 100);
+      const page = Number(url.searchParams.get("page") ?? 1);
       const found = [...this.items.values()]
-        .filter((i) => skus.size === 0 || skus.has(i.sku))
-        .slice(0, perPage);
+        .filter((i) => (skus.size === 0 ? i.type !== "variation" : skus.has(i.sku)))
+        .slice((page - 1) * perPage, page * perPage);
       return this.json(res, 200, found, req, found.length);
     }
+    const variations = /^\/products\/(\d+)\/variations$/.exec(path);
+    if (req.method === "GET" && variations) {
+      const perPage = Math.min(Number(url.searchParams.get("per_page") ?? 10), 100);
+      const page = Number(url.searchParams.get("page") ?? 1);
+      const found = [...this.items.values()]
+        .filter((i) => i.type === "variation" && i.parent_id === Number(variations[1]))
+        .slice((page - 1) * perPage, page * perPage);
+      return this.json(res, 200, found, req, found.length);
+    }
+    if (req.method === "GET" && path === "/settings/general/woocommerce_currency")
+      return this.json(
+        res,
+        200,
+        { id: "woocommerce_currency", label: "Currency", type: "select", value: this.currency },
+        req,
+        1,
+      );
     if (req.method === "GET" && path === "/orders") {
       // modified_after (GMT with dates_are_gmt), orderby=modified, order=asc, per_page ≤ 100, page
       const after = url.searchParams.get("modified_after");

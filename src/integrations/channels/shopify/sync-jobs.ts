@@ -6,6 +6,7 @@ import { inTransaction, type Tx } from "../../../db/tx.js";
 import { ValidationFailed } from "../../../http/errors.js";
 import { Repeating } from "../../dispatch/repeating.js";
 import type { RetryHandler } from "../../monitor/retry.js";
+import { importWooProducts } from "../woocommerce/products.js";
 import { reconcileWoo } from "../woocommerce/reconcile.js";
 import { pushWooStock } from "../woocommerce/stock.js";
 import { importProducts } from "./product-import.js";
@@ -55,10 +56,6 @@ export async function requestSync(tx: Tx, code: string, what: SyncWhat, full: bo
         .where("code", "=", code)
         .where("kind", "=", "woocommerce")
         .executeTakeFirst();
-  if (woo && what === "products")
-    throw new ValidationFailed([
-      { path: "body.what", message: "WooCommerce products are matched by SKU when stock is pushed" },
-    ]);
   const c = woo?.config as Record<string, unknown> | undefined;
   if (woo && !(c?.base_url && c.consumer_key && c.consumer_secret))
     throw new ValidationFailed([
@@ -205,8 +202,9 @@ export class SyncRunner {
   }
 }
 
-/** A WooCommerce channel's sync job: stock (verified against the shop when full), or the reconcile. */
+/** A WooCommerce channel's sync job: products in by SKU, stock (verified against the shop when full), or the reconcile. */
 async function runWooJob(db: DB, code: string, job: { what: SyncWhat; full: boolean }) {
+  if (job.what === "products") return { ...(await importWooProducts(db, code)) };
   if (job.what === "inventory") {
     const r = await pushWooStock(db, code, { full: job.full, verify: job.full });
     return {

@@ -117,4 +117,45 @@ describe("WooCommerce reconcile", () => {
     expect(report.drift).toEqual([{ sku: "WR-2", woocommerce: 26, sent: 30 }]);
     expect(woo.bySku("WR-2")).toMatchObject({ stock_quantity: 30, stock_status: "instock" });
   });
+
+  it("products in by SKU: what Keel lacks becomes Keel products, once; known SKUs are only mapped", async () => {
+    const tee = woo.addVariable(["WT-S", "WT-M"]);
+    tee.parent.name = "Woo tee";
+    for (const [i, v] of tee.variations.entries()) {
+      v.name = `Woo tee - ${["S", "M"][i]}`;
+      v.regular_price = "19.50";
+    }
+    woo.addSimple("WN-1").regular_price = "7.00";
+    const report = await sync({ what: "products" });
+    expect(report).toMatchObject({ products_created: 2, variants_created: 3, not_imported: [] });
+    const variants = await t.db
+      .selectFrom("variants")
+      .innerJoin("products", "products.id", "variants.product_id")
+      .select([
+        "variants.sku",
+        "variants.title",
+        "variants.price",
+        "variants.currency",
+        "products.title as product",
+      ])
+      .where("variants.sku", "in", ["WT-S", "WT-M", "WN-1"])
+      .orderBy("variants.sku")
+      .execute();
+    expect(variants).toEqual([
+      { sku: "WN-1", title: null, price: 700, currency: "USD", product: "Product WN-1" },
+      { sku: "WT-M", title: "Woo tee - M", price: 1950, currency: "USD", product: "Woo tee" },
+      { sku: "WT-S", title: "Woo tee - S", price: 1950, currency: "USD", product: "Woo tee" },
+    ]);
+    const mapped = await t.db
+      .selectFrom("channel_woo_items")
+      .select(["sku", "product_id", "variation_id"])
+      .where("sku", "=", "WT-M")
+      .executeTakeFirstOrThrow();
+    expect(mapped).toEqual({
+      sku: "WT-M",
+      product_id: String(tee.parent.id),
+      variation_id: String(tee.variations[1].id),
+    });
+    expect(await sync({ what: "products" })).toMatchObject({ products_created: 0, variants_created: 0 });
+  });
 });
