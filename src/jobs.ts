@@ -9,6 +9,8 @@ import { refreshAbcRollups } from "./counts/abc-rollup.js";
 import type { DB } from "./db/pool.js";
 import { processInbox, purgeInbox } from "./integrations/channels/inbox.js";
 import { inboxHandlers } from "./integrations/channels/inbox-handlers.js";
+import { scheduleReconciles } from "./integrations/channels/shopify/sync-jobs.js";
+import { sendWooShipments } from "./integrations/channels/woocommerce/shipments.js";
 import { pushDirtyWooStock, reconcileWooStock } from "./integrations/channels/woocommerce/stock.js";
 import { failStaleImports } from "./integrations/csv/imports.js";
 import { pullStockFeeds } from "./integrations/stock-feed/pull.js";
@@ -87,6 +89,10 @@ const jobs: Job[] = [
   // WooCommerce stock out: SKUs whose stock changed, then every SKU now and then (new SKUs, drift)
   { name: "push WooCommerce stock", everyMs: 2_000, run: (db) => pushDirtyWooStock(db) },
   { name: "reconcile WooCommerce stock", everyMs: 15 * 60_000, run: reconcileWooStock },
+  // the daily Shopify reconcile (orders a lost webhook missed, stock drift), queued as a sync job per channel
+  { name: "schedule Shopify reconciles", everyMs: 15 * 60_000, run: (db) => scheduleReconciles(db) },
+  // shipped fulfilments of WooCommerce orders: a tracking note, and the order completed once all shipped
+  { name: "send WooCommerce shipments", everyMs: 2_000, run: (db) => sendWooShipments(db) },
 ];
 
 /**

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import cliProgress from "cli-progress";
-import { Command, CommanderError, InvalidArgumentError } from "commander";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { readConfig } from "../config.js";
 import { createApiKeyCommand } from "./api-key.js";
 import { auditVerifyCommand } from "./audit.js";
@@ -176,6 +176,31 @@ audit
   .description("recompute the audit hash chain; exit 1 naming the first altered row")
   .action(async () => {
     process.exitCode = await withConnection({}, (conn) => auditVerifyCommand(conn.db));
+  });
+
+const channel = program.command("channel").description("sales channels (Shopify, WooCommerce)");
+channel
+  .command("sync")
+  .description(
+    "sync a channel now: push inventory (--full: every level, after the orders a lost webhook missed), import products, ingest missed orders, or reconcile",
+  )
+  .argument("<code>", "the channel's code")
+  .addOption(
+    new Option("--what <what>", "what to sync")
+      .choices(["inventory", "products", "orders", "reconcile"])
+      .default("inventory"),
+  )
+  .option("--full", "inventory: set every level outright; orders: look back 30 days instead of 25 hours")
+  .option("--quiet", "no progress bar")
+  .action(async (code: string, opts: { what: string; full?: boolean; quiet?: boolean }) => {
+    const { channelSyncCommand } = await import("./channel-sync.js");
+    process.exitCode = await withConnection({}, (conn) =>
+      channelSyncCommand(conn.db, code, {
+        what: opts.what as "inventory",
+        full: opts.full,
+        quiet: opts.quiet,
+      }),
+    );
   });
 
 program

@@ -37,10 +37,12 @@ export interface ShopifyChannelStateTable {
   next_attempt_at: Timestamp;
 }
 
+export type SyncWhat = "products" | "inventory" | "orders" | "reconcile";
+
 export interface ShopifySyncJobsTable {
   id: Generated<number>;
   channel_id: number;
-  what: "products" | "inventory";
+  what: SyncWhat;
   full: Generated<boolean>;
   status: Generated<"queued" | "running" | "done" | "failed">;
   progress: ColumnType<Record<string, unknown>, string | undefined, string>;
@@ -57,6 +59,7 @@ export interface ShopifyShipmentsTable {
   order_gid: string;
   carrier: string | null;
   tracking_number: string | null;
+  tracking_url: string | null;
   lines: ColumnType<{ sku: string; quantity: number }[], string, string>;
   state: Generated<"pending" | "sent" | "failed">;
   attempt: Generated<number>;
@@ -68,6 +71,44 @@ export interface ShopifyShipmentsTable {
   sent_at: Date | null;
 }
 
+export interface WooShipmentsTable {
+  fulfilment_id: number;
+  channel_id: number;
+  order_id: number;
+  remote_order_id: string;
+  carrier: string | null;
+  tracking_number: string | null;
+  tracking_url: string | null;
+  state: Generated<"pending" | "sent" | "failed">;
+  attempt: Generated<number>;
+  next_attempt_at: Timestamp;
+  leased_until: Date | null;
+  note_id: string | null;
+  completed: Generated<boolean>;
+  error: string | null;
+  created_at: Timestamp;
+  sent_at: Date | null;
+}
+
+export interface ShopifyProductPushesTable {
+  channel_id: number;
+  product_gid: string;
+  keel_product_id: number;
+  wanted: ColumnType<
+    { title: string; status: string; variants: { id: string; price: string }[] },
+    string,
+    string
+  >;
+  state: Generated<"pending" | "sent" | "failed">;
+  attempt: Generated<number>;
+  next_attempt_at: Timestamp;
+  leased_until: Date | null;
+  version: Generated<number>;
+  error: string | null;
+  sent_at: Date | null;
+  updated_at: Timestamp;
+}
+
 declare module "./schema.js" {
   interface Database {
     shopify_inventory_items: ShopifyInventoryItemsTable;
@@ -75,5 +116,7 @@ declare module "./schema.js" {
     shopify_channel_state: ShopifyChannelStateTable;
     shopify_sync_jobs: ShopifySyncJobsTable;
     shopify_shipments: ShopifyShipmentsTable;
+    woo_shipments: WooShipmentsTable;
+    shopify_product_pushes: ShopifyProductPushesTable;
   }
 }

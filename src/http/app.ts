@@ -19,6 +19,7 @@ import { EventFeed } from "../events/feed.js";
 import { INBOX_FAILURE_SOURCE } from "../integrations/channels/inbox.js";
 import { inboxFailureRetry, inboxHandlers } from "../integrations/channels/inbox-handlers.js";
 import { retryShopifyFailure } from "../integrations/channels/shopify/sync-jobs.js";
+import { retryWooFailure } from "../integrations/channels/woocommerce/retry.js";
 import { wooStockConsumer } from "../integrations/channels/woocommerce/stock.js";
 import { type DispatchOptions, startDispatch } from "../integrations/dispatch/runtime.js";
 import type { RetryHandlers } from "../integrations/monitor/retry.js";
@@ -191,6 +192,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     [INBOX_FAILURE_SOURCE, inboxFailureRetry(inboxHandlers())],
     ["email", retryEmailFailure],
     ["shopify", retryShopifyFailure],
+    ["woocommerce", retryWooFailure],
     ...(opts.retryHandlers ?? []),
   ]);
   for (const register of routes)

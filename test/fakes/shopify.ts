@@ -3,6 +3,9 @@ import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { type Field, type Operation, parseOperation, type Value } from "./graphql-lite.js";
+import { deep, GraphQLError, orderNode, orderWebhookBody, type ShopOrder } from "./shopify-orders.js";
+
+export type { ShopOrder };
 
 /**
  * A local Shopify Admin GraphQL server for tests and benchmarks, implementing
@@ -44,13 +47,21 @@ export interface Variant {
   productTitle: string;
   sku: string;
   itemId: string;
+  /** decimal in the shop's currency; "10.00" when not given */
+  price?: string;
+  /** "Default Title" for a product's only variant, as Shopify names it */
+  title?: string;
 }
 
-type Fault =
+type Fault = (
   | { kind: "429"; retryAfter?: string }
   | { kind: "5xx"; status: number; retryAfter?: string }
   | { kind: "drop" }
-  | { kind: "slow"; ms: number };
+  | { kind: "slow"; ms: number }
+) & {
+  /** only a request whose operation has this top-level field (fulfillmentCreate, say) meets the fault */
+  only?: string;
+};
 
 export interface SetCall {
   key: string | null;
@@ -74,6 +85,8 @@ export class FakeShopify {
   readonly counts = { requests: 0, throttled: 0, faults: 0, answered: 0, cost: 0 };
   /** orders by GID: their fulfillment orders and line items (for fulfillmentCreate) */
   readonly orders = new Map<string, FulfillmentOrder[]>();
+  /** orders placed on the shop itself (storefront), by GID, as the `orders` query returns them */
+  readonly shopOrders = new Map<string, ShopOrder>();
   /** every fulfillment created */
   readonly fulfillments: {
     id: string;
@@ -81,6 +94,14 @@ export class FakeShopify {
     trackingInfo: unknown;
     items: { id: string; quantity: number }[];
   }[] = [];
+  /** the shop's currency (`shop { currencyCode }`) */
+  currency = "EUR";
+  /** products changed through productUpdate: title and status by product GID */
+  readonly products = new Map<string, { title: string; status: string }>();
+  /** every productUpdate applied */
+  readonly productUpdates: { id: string; title?: string; status?: string }[] = [];
+  /** variant prices set through productVariantsBulkUpdate, by variant GID */
+  readonly prices = new Map<string, string>();
   /** runs before each inventorySetQuantities is applied (a concurrent storefront sale, say) */
   beforeSet: (() => void) | undefined;
 
@@ -108,7 +129,7 @@ export class FakeShopify {
     const p = JSON.parse(readFileSync(new URL("shopify-product-rest.json", FIXTURES), "utf8")).product as {
       id: number;
       title: string;
-      variants: { id: number; sku: string; inventory_quantity: number }[];
+      variants: { id: number; sku: string; inventory_quantity: number; price: string; title: string }[];
     };
     const level = JSON.parse(readFileSync(new URL("shopify-inventory-level-webhook.json", FIXTURES), "utf8"));
     const location = `gid://shopify/Location/${level.location_id}`;
@@ -121,6 +142,8 @@ export class FakeShopify {
         productTitle: p.title,
         sku: v.sku,
         itemId,
+        price: v.price,
+        title: v.title,
       });
       this.levels.get(itemId)!.set(location, v.inventory_quantity);
     }
@@ -169,6 +192,97 @@ export class FakeShopify {
     ]);
   }
 
+  /**
+   * An order placed on the shop's own storefront: the levels at `location` go down, the order is
+   * listed by the `orders` query and open for fulfilment, and its orders/create webhook body is
+   * returned, built from the fixture order (shopify-order-webhook.json) with this order's fields,
+   * for the test to deliver signed, late, twice, or not at all.
+   */
+  storefrontOrder(o: {
+    lines: { sku: string; quantity: number; price?: string }[];
+    location: string;
+    currency?: string;
+    email?: string;
+  }): { gid: string; body: string } {
+    const legacy = String(820982911946200000n + BigInt(this.shopOrders.size + 1));
+    const gid = `gid://shopify/Order/${legacy}`;
+    const at = new Date().toISOString();
+    for (const l of o.lines) this.storefrontSale(l.sku, o.location, l.quantity);
+    const order: ShopOrder = {
+      gid,
+      legacy,
+      name: `#${1000 + this.shopOrders.size + 1}`,
+      email: o.email ?? "jon@example.com",
+      currency: o.currency ?? "EUR",
+      createdAt: at,
+      updatedAt: at,
+      cancelledAt: null,
+      cancelReason: null,
+      financial: "PAID",
+      lines: o.lines.map((l, i) => ({
+        id: `gid://shopify/LineItem/${legacy}${i}`,
+        sku: l.sku,
+        name: `Product ${l.sku}`,
+        quantity: l.quantity,
+        price: l.price ?? "10.00",
+      })),
+      shipping: {
+        name: "Steve Shipper",
+        firstName: "Steve",
+        lastName: "Shipper",
+        company: "Shipping Company",
+        address1: "123 Shipping Street",
+        address2: null,
+        city: "Shippington",
+        zip: "40003",
+        province: "Kentucky",
+        countryCodeV2: "US",
+        phone: "555-555-SHIP",
+      },
+    };
+    this.shopOrders.set(gid, order);
+    this.addOrder(
+      gid,
+      o.lines.map((l) => ({ sku: l.sku, quantity: l.quantity })),
+    );
+    return { gid, body: this.webhookBody(order) };
+  }
+
+  /** Cancels a storefront order on the shop (its webhook may be lost). */
+  cancelShopOrder(gid: string) {
+    const o = this.shopOrders.get(gid)!;
+    o.cancelledAt = new Date().toISOString();
+    o.cancelReason = "CUSTOMER";
+    o.updatedAt = o.cancelledAt;
+  }
+
+  /**
+   * The inventory_levels/update body Shopify sends for a level now (after Keel's push: its echo;
+   * after a storefront sale or an admin edit: the change), built from the fixture with exact ids.
+   */
+  levelWebhookBody(sku: string, location: string): string {
+    const fixture = JSON.parse(
+      readFileSync(new URL("shopify-inventory-level-webhook.json", FIXTURES), "utf8"),
+    );
+    const item = this.itemOf(sku).split("/").pop()!;
+    const loc = location.split("/").pop()!;
+    return JSON.stringify({
+      ...fixture,
+      inventory_item_id: "__ITEM__",
+      location_id: "__LOC__",
+      available: this.available(sku, location) ?? null,
+      updated_at: new Date().toISOString(),
+      admin_graphql_api_id: `gid://shopify/InventoryLevel/${loc}?inventory_item_id=${item}`,
+    })
+      .replace('"__ITEM__"', item)
+      .replace('"__LOC__"', loc);
+  }
+
+  /** The orders/* webhook body of an order: the fixture's, with the order's own fields. */
+  webhookBody(o: ShopOrder): string {
+    return orderWebhookBody(o);
+  }
+
   itemOf(sku: string): string {
     const v = this.variants.find((x) => x.sku === sku);
     if (!v) throw new Error(`no variant ${sku}`);
@@ -189,13 +303,13 @@ export class FakeShopify {
   rateLimit(n: number, retryAfter: string | undefined = "1.0") {
     for (let i = 0; i < n; i++) this.faults.push({ kind: "429", retryAfter });
   }
-  /** The next n requests answer with this 5xx status. */
-  serverErrors(n: number, status = 502, retryAfter?: string) {
-    for (let i = 0; i < n; i++) this.faults.push({ kind: "5xx", status, retryAfter });
+  /** The next n requests (of `only`, a top-level field, when given) answer with this 5xx status. */
+  serverErrors(n: number, status = 502, retryAfter?: string, only?: string) {
+    for (let i = 0; i < n; i++) this.faults.push({ kind: "5xx", status, retryAfter, only });
   }
-  /** The next n requests are applied, and then the connection is destroyed before the reply. */
-  dropReplies(n: number) {
-    for (let i = 0; i < n; i++) this.faults.push({ kind: "drop" });
+  /** The next n requests (of `only`, a top-level field, when given) are applied, then the connection is destroyed before the reply. */
+  dropReplies(n: number, only?: string) {
+    for (let i = 0; i < n; i++) this.faults.push({ kind: "drop", only });
   }
   /** The next n requests are answered after ms. */
   slow(n: number, ms: number) {
@@ -297,7 +411,19 @@ export class FakeShopify {
       return send(401, {
         errors: "[API] Invalid API key or access token (unrecognized login or wrong password)",
       });
-    const fault = this.faults.shift();
+    let body: { query?: string; variables?: Record<string, unknown> };
+    let op: Operation;
+    try {
+      body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+      op = parseOperation(String(body.query ?? ""), body.variables ?? {});
+    } catch (err) {
+      return send(200, {
+        errors: [{ message: `Parse error: ${(err as Error).message}`, extensions: { code: "BAD_REQUEST" } }],
+      });
+    }
+    // a fault meant for one operation waits for a request of it; the others meet the next request
+    const at = this.faults.findIndex((f) => !f.only || op.selections.some((x) => x.name === f.only));
+    const fault = at < 0 ? undefined : this.faults.splice(at, 1)[0];
     if (fault) this.counts.faults++;
     if (fault?.kind === "429")
       return send(
@@ -316,16 +442,6 @@ export class FakeShopify {
       );
     if (fault?.kind === "slow") await new Promise((r) => setTimeout(r, fault.ms));
 
-    let body: { query?: string; variables?: Record<string, unknown> };
-    let op: Operation;
-    try {
-      body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
-      op = parseOperation(String(body.query ?? ""), body.variables ?? {});
-    } catch (err) {
-      return send(200, {
-        errors: [{ message: `Parse error: ${(err as Error).message}`, extensions: { code: "BAD_REQUEST" } }],
-      });
-    }
     const answer = await this.execute(op, m[1], body.variables ?? {});
     if (res.destroyed) return;
     if (fault?.kind === "drop") {
@@ -431,6 +547,29 @@ export class FakeShopify {
       const per = nodeCost(f);
       return { value, cost: 2 + page.length * per };
     }
+    if (f.name === "shop")
+      return { value: select(f.selections ?? [], { currencyCode: this.currency }), cost: 1 };
+    if (f.name === "orders") {
+      const first = Number(f.args.first ?? 0);
+      if (!(first >= 1 && first <= 250)) throw new GraphQLError("first: 1 to 250", "BAD_REQUEST");
+      const after = f.args.after ? Number(Buffer.from(String(f.args.after), "base64url").toString()) : 0;
+      const since =
+        typeof f.args.query === "string" ? /updated_at:>=?'?([^' ]+)'?/.exec(f.args.query)?.[1] : undefined;
+      const all = [...this.shopOrders.values()]
+        .filter((o) => !since || o.updatedAt >= new Date(since).toISOString())
+        .sort((a, b) => (a.updatedAt < b.updatedAt ? -1 : a.updatedAt > b.updatedAt ? 1 : 0));
+      const page = all.slice(after, after + first);
+      const end = after + page.length;
+      const value = select(f.selections ?? [], {
+        pageInfo: (s: Field[]) =>
+          select(s, {
+            hasNextPage: end < all.length,
+            endCursor: page.length ? Buffer.from(String(end)).toString("base64url") : null,
+          }),
+        nodes: (s: Field[]) => page.map((o) => deep(s, orderNode(o))),
+      });
+      return { value, cost: 2 + page.length * nodeCost(f) };
+    }
     if (f.name === "order") {
       const fos = this.orders.get(String(f.args.id));
       if (!fos) return { value: null, cost: 1 };
@@ -458,8 +597,14 @@ export class FakeShopify {
     return select(s, {
       id: v.id,
       sku: v.sku,
-      title: v.sku,
-      product: (p: Field[]) => select(p, { id: v.productId, title: v.productTitle }),
+      title: v.title ?? "Default Title",
+      price: this.prices.get(v.id) ?? v.price ?? "10.00",
+      product: (p: Field[]) =>
+        select(p, {
+          id: v.productId,
+          title: this.products.get(v.productId)?.title ?? v.productTitle,
+          status: this.products.get(v.productId)?.status ?? "ACTIVE",
+        }),
       inventoryItem: (i: Field[]) => this.inventoryItem(v, i),
     });
   }
@@ -488,6 +633,68 @@ export class FakeShopify {
     );
   }
 
+  /** productUpdate(product: ProductUpdateInput {id, title, status, …}): the 2024-10+ form (`input:` is deprecated). */
+  private productUpdate(f: Field) {
+    const input = (f.args.product ?? null) as { id?: string; title?: string; status?: string } | null;
+    if (!input?.id)
+      throw new GraphQLError(
+        "Variable $product of type ProductUpdateInput! was not provided.",
+        "INVALID_VARIABLE",
+      );
+    const userErrors: { field: string[]; message: string }[] = [];
+    const mine = this.variants.filter((v) => v.productId === input.id);
+    if (mine.length === 0) userErrors.push({ field: ["id"], message: "Product does not exist" });
+    else if (input.status && !["ACTIVE", "DRAFT", "ARCHIVED"].includes(input.status))
+      userErrors.push({ field: ["status"], message: "Status is invalid" });
+    else if (input.title === "") userErrors.push({ field: ["title"], message: "Title can't be blank" });
+    else {
+      const p = this.products.get(input.id) ?? { title: mine[0].productTitle, status: "ACTIVE" };
+      if (input.title !== undefined) {
+        p.title = input.title;
+        for (const v of mine) v.productTitle = input.title;
+      }
+      if (input.status !== undefined) p.status = input.status;
+      this.products.set(input.id, p);
+      this.productUpdates.push({ id: input.id, ...input });
+    }
+    return {
+      value: select(f.selections ?? [], {
+        product: (s: Field[]) => (userErrors.length ? null : select(s, { id: input.id })),
+        userErrors: (s: Field[]) => userErrors.map((e) => select(s, e)),
+      }),
+      cost: 10,
+    };
+  }
+
+  /** productVariantsBulkUpdate(productId, variants: [{id, price}]) */
+  private variantsBulkUpdate(f: Field) {
+    const productId = String(f.args.productId ?? "");
+    const rows = (f.args.variants ?? []) as { id?: string; price?: string }[];
+    const userErrors: { field: string[]; message: string }[] = [];
+    rows.forEach((r, i) => {
+      const v = this.variants.find((x) => x.id === r.id && x.productId === productId);
+      if (!v)
+        userErrors.push({ field: ["variants", String(i), "id"], message: "Product variant does not exist" });
+      else if (r.price !== undefined && !/^\d+(\.\d{1,2})?$/.test(String(r.price)))
+        userErrors.push({ field: ["variants", String(i), "price"], message: "Price is invalid" });
+    });
+    if (userErrors.length === 0)
+      for (const r of rows) {
+        const v = this.variants.find((x) => x.id === r.id)!;
+        if (r.price !== undefined) this.prices.set(v.id, String(r.price));
+      }
+    return {
+      value: select(f.selections ?? [], {
+        productVariants: (s: Field[]) =>
+          userErrors.length
+            ? null
+            : rows.map((r) => select(s, { id: r.id, price: this.prices.get(r.id!) ?? null })),
+        userErrors: (s: Field[]) => userErrors.map((e) => select(s, e)),
+      }),
+      cost: 10,
+    };
+  }
+
   /** fulfillmentCreate(fulfillment: {lineItemsByFulfillmentOrder, trackingInfo, notifyCustomer}) */
   private fulfillmentCreate(f: Field) {
     const input = (f.args.fulfillment ?? {}) as {
@@ -497,6 +704,14 @@ export class FakeShopify {
       }[];
       trackingInfo?: unknown;
     };
+    // FulfillmentTrackingInput: anything else is refused as the real schema refuses it
+    const allowed = new Set(["company", "number", "numbers", "url", "urls"]);
+    for (const k of Object.keys((input.trackingInfo ?? {}) as object))
+      if (!allowed.has(k))
+        throw new GraphQLError(
+          `Field '${k}' is not defined on FulfillmentTrackingInput`,
+          "argumentNotAccepted",
+        );
     const userErrors: { field: string[]; message: string }[] = [];
     const groups = input.lineItemsByFulfillmentOrder ?? [];
     const all = [...this.orders.entries()].flatMap(([order, fos]) => fos.map((fo) => ({ order, fo })));
@@ -547,6 +762,8 @@ export class FakeShopify {
 
   private async mutation(f: Field, version: string, variables: Record<string, unknown>) {
     if (f.name === "fulfillmentCreate") return this.fulfillmentCreate(f);
+    if (f.name === "productUpdate") return this.productUpdate(f);
+    if (f.name === "productVariantsBulkUpdate") return this.variantsBulkUpdate(f);
     if (f.name !== "inventorySetQuantities")
       throw new GraphQLError(`Field '${f.name}' doesn't exist on type 'Mutation'`, "undefinedField");
     const strict = version === "unstable" || version >= "2026-04";
@@ -723,15 +940,6 @@ interface FulfillmentOrder {
   id: string;
   status: "OPEN" | "IN_PROGRESS" | "CLOSED";
   lineItems: { id: string; sku: string; remainingQuantity: number }[];
-}
-
-class GraphQLError extends Error {
-  constructor(
-    message: string,
-    readonly code: string,
-  ) {
-    super(message);
-  }
 }
 
 type Resolver = unknown | ((s: Field[], args: Record<string, Value>) => unknown);

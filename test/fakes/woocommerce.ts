@@ -1,4 +1,5 @@
 import { createHmac } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 
 /**
@@ -14,7 +15,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
  * - faults on demand: the next N requests answer a status (with Retry-After), hang for a while,
  *   or apply and then drop the reply;
  * - `sell(sku, n)`: a storefront sale, which lowers stock_quantity as the shop itself does;
- * - `sendWebhook(...)`: signs a body as WooCommerce does (base64 HMAC-SHA256).
+ * - `sendWebhook(...)`: signs a body as WooCommerce does (base64 HMAC-SHA256);
+ * - orders (`_orders.md`, `_order-notes.md`): `GET`/`PUT /orders/{id}` (a status change sets
+ *   `date_modified`, and `completed` sets `date_completed`), `GET`/`POST /orders/{id}/notes`
+ *   (`{note, customer_note}` → 201 with the note's id); an unknown order is 404
+ *   `woocommerce_rest_shop_order_invalid_id`. `addFixtureOrder()` loads the docs' order 727 as is.
  */
 
 export interface FakeItem {
@@ -25,6 +30,11 @@ export interface FakeItem {
   manage_stock: boolean;
   stock_quantity: number | null;
   stock_status: "instock" | "outofstock" | "onbackorder";
+  name: string;
+  /** publish, draft, pending, private */
+  status: string;
+  /** decimal in the shop's currency, as WooCommerce writes it */
+  regular_price: string;
   date_modified_gmt: string;
 }
 
@@ -43,6 +53,16 @@ export interface Logged {
 export class FakeWooCommerce {
   readonly items = new Map<number, FakeItem>();
   readonly log: Logged[] = [];
+  /** the shop's currency (Settings → General; GET /settings/general/woocommerce_currency) */
+  currency = "USD";
+  /** orders by id, as the REST API returns them */
+  readonly orders = new Map<number, Record<string, unknown> & { id: number; status: string }>();
+  /** notes per order id */
+  readonly notes = new Map<
+    number,
+    { id: number; note: string; customer_note: boolean; date_created_gmt: string }[]
+  >();
+  private nextNoteId = 1000;
   private faults: Fault[] = [];
   private nextId = 100;
   private server: Server | undefined;
@@ -81,6 +101,9 @@ export class FakeWooCommerce {
       stock_quantity: stock,
       stock_status: stock > 0 ? "instock" : "outofstock",
       date_modified_gmt: new Date().toISOString().slice(0, 19),
+      name: `Product ${sku}`,
+      status: "publish",
+      regular_price: "12.00",
     };
     this.items.set(item.id, item);
     return item;
@@ -95,6 +118,28 @@ export class FakeWooCommerce {
       return v;
     });
     return { parent, variations };
+  }
+
+  /** The REST docs' order 727 (test/fixtures/woocommerce-order.json), byte for byte; `id` renumbers it. */
+  addFixtureOrder(id?: number): Record<string, unknown> & { id: number; status: string } {
+    const o = JSON.parse(
+      readFileSync(new URL("../fixtures/woocommerce-order.json", import.meta.url), "utf8"),
+    );
+    if (id !== undefined) {
+      o.id = id;
+      o.number = String(id);
+    }
+    this.orders.set(o.id, o);
+    return o;
+  }
+
+  /** A change made on the shop (a status set in wp-admin, say): `date_modified` moves, as WooCommerce does. */
+  changeOrder(id: number, patch: Record<string, unknown>) {
+    const o = this.orders.get(id)!;
+    Object.assign(o, patch, {
+      date_modified: new Date().toISOString().slice(0, 19),
+      date_modified_gmt: new Date().toISOString().slice(0, 19),
+    });
   }
 
   bySku(sku: string): FakeItem | undefined {
@@ -164,13 +209,54 @@ export class FakeWooCommerce {
     }
     const path = url.pathname.replace(/^\/wp-json\/wc\/v3/, "");
     if (req.method === "GET" && path === "/products") {
+      // with `sku`: the items carrying those SKUs; without: a page of products (variations are
+      // listed under their parent, GET /products/{id}/variations)
       const skus = new Set((url.searchParams.get("sku") ?? "").split(",").filter(Boolean));
       const perPage = Math.min(Number(url.searchParams.get("per_page") ?? 10), 100);
+      const page = Number(url.searchParams.get("page") ?? 1);
       const found = [...this.items.values()]
-        .filter((i) => skus.size === 0 || skus.has(i.sku))
-        .slice(0, perPage);
+        .filter((i) => (skus.size === 0 ? i.type !== "variation" : skus.has(i.sku)))
+        .slice((page - 1) * perPage, page * perPage);
       return this.json(res, 200, found, req, found.length);
     }
+    const variations = /^\/products\/(\d+)\/variations$/.exec(path);
+    if (req.method === "GET" && variations) {
+      const perPage = Math.min(Number(url.searchParams.get("per_page") ?? 10), 100);
+      const page = Number(url.searchParams.get("page") ?? 1);
+      const found = [...this.items.values()]
+        .filter((i) => i.type === "variation" && i.parent_id === Number(variations[1]))
+        .slice((page - 1) * perPage, page * perPage);
+      return this.json(res, 200, found, req, found.length);
+    }
+    if (req.method === "GET" && path === "/settings/general/woocommerce_currency")
+      return this.json(
+        res,
+        200,
+        { id: "woocommerce_currency", label: "Currency", type: "select", value: this.currency },
+        req,
+        1,
+      );
+    if (req.method === "GET" && path === "/orders") {
+      // modified_after (GMT with dates_are_gmt), orderby=modified, order=asc, per_page ≤ 100, page
+      const after = url.searchParams.get("modified_after");
+      const perPage = Math.min(Number(url.searchParams.get("per_page") ?? 10), 100);
+      const page = Number(url.searchParams.get("page") ?? 1);
+      const all = [...this.orders.values()]
+        .filter((o) => !after || String(o.date_modified_gmt) > after)
+        .sort((a, b) => String(a.date_modified_gmt).localeCompare(String(b.date_modified_gmt)));
+      const found = all.slice((page - 1) * perPage, page * perPage);
+      this.log.push({ method: "GET", path, items: found.length, status: 200 });
+      res
+        .writeHead(200, {
+          "content-type": "application/json",
+          "x-wp-total": String(all.length),
+          "x-wp-totalpages": String(Math.max(1, Math.ceil(all.length / perPage))),
+        })
+        .end(JSON.stringify(found));
+      return;
+    }
+    const order = /^\/orders\/(\d+)(\/notes)?$/.exec(path);
+    if (order) return this.orderRoute(req, res, Number(order[1]), Boolean(order[2]), raw, fault);
     const batch = /^\/products(?:\/(\d+)\/variations)?\/batch$/.exec(path);
     if (req.method === "POST" && batch) {
       const body = JSON.parse(raw || "{}") as {
@@ -219,6 +305,82 @@ export class FakeWooCommerce {
         return;
       }
       return this.json(res, 200, { create: [], update, delete: [] }, req, count);
+    }
+    return this.json(
+      res,
+      404,
+      { code: "rest_no_route", message: "No route was found.", data: { status: 404 } },
+      req,
+      0,
+    );
+  }
+
+  private async orderRoute(
+    req: IncomingMessage,
+    res: ServerResponse,
+    id: number,
+    notes: boolean,
+    raw: string,
+    fault: Fault | undefined,
+  ): Promise<void> {
+    const o = this.orders.get(id);
+    if (!o)
+      return this.json(
+        res,
+        404,
+        { code: "woocommerce_rest_shop_order_invalid_id", message: "Invalid ID.", data: { status: 404 } },
+        req,
+        0,
+      );
+    const now = new Date().toISOString().slice(0, 19);
+    const drop = () => {
+      this.log.push({ method: req.method ?? "", path: req.url ?? "", items: 1, status: 0 });
+      req.socket.destroy();
+    };
+    if (notes && req.method === "GET") return this.json(res, 200, this.notes.get(id) ?? [], req, 0);
+    if (notes && req.method === "POST") {
+      const b = JSON.parse(raw || "{}") as { note?: unknown; customer_note?: unknown };
+      if (typeof b.note !== "string" || b.note === "")
+        return this.json(
+          res,
+          400,
+          {
+            code: "rest_missing_callback_param",
+            message: "Missing parameter(s): note",
+            data: { status: 400 },
+          },
+          req,
+          0,
+        );
+      const note = {
+        id: this.nextNoteId++,
+        note: b.note,
+        customer_note: b.customer_note === true,
+        date_created_gmt: now,
+      };
+      this.notes.set(id, [...(this.notes.get(id) ?? []), note]);
+      if (fault?.kind === "drop-reply") return drop();
+      return this.json(res, 201, { ...note, author: "Keel" }, req, 1);
+    }
+    if (!notes && req.method === "GET") return this.json(res, 200, o, req, 1);
+    if (!notes && req.method === "PUT") {
+      const b = JSON.parse(raw || "{}") as { status?: string };
+      const statuses = ["pending", "processing", "on-hold", "completed", "cancelled", "refunded", "failed"];
+      if (b.status !== undefined && !statuses.includes(b.status))
+        return this.json(
+          res,
+          400,
+          { code: "rest_invalid_param", message: "Invalid parameter(s): status", data: { status: 400 } },
+          req,
+          0,
+        );
+      if (b.status && b.status !== o.status) {
+        o.status = b.status;
+        o.date_modified_gmt = now;
+        if (b.status === "completed") o.date_completed_gmt = now;
+      }
+      if (fault?.kind === "drop-reply") return drop();
+      return this.json(res, 200, o, req, 1);
     }
     return this.json(
       res,

@@ -43,6 +43,16 @@ const Common = {
     .max(24 * 365)
     .optional(),
   allow_split: z.boolean().optional(),
+  tracking_urls: z
+    .record(
+      z.string().min(1).max(100),
+      z
+        .string()
+        .max(500)
+        .regex(/^https:\/\/\S*\{number\}\S*$/, "an https URL with {number} where the tracking number goes"),
+    )
+    .optional()
+    .describe("carrier → tracking URL template, e.g. https://track.example.com/?id={number}"),
 };
 
 export const ShopifyConfig = z.looseObject({
@@ -64,6 +74,12 @@ export const ShopifyConfig = z.looseObject({
     .optional()
     .describe("Keel location code → Shopify location GID"),
   base_url: Url.optional().describe("another server instead of https://{shop_domain} (staging, tests)"),
+  products: z
+    .enum(["import", "export", "off"])
+    .optional()
+    .describe(
+      "import (default): the product sync maps the shop's SKUs and takes in products Keel lacks; export: Keel's title, status and prices are pushed to mapped products; off: SKUs mapped for stock only",
+    ),
 });
 
 export const WooCommerceConfig = z.looseObject({

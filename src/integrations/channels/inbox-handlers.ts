@@ -2,6 +2,7 @@ import type { Tx } from "../../db/tx.js";
 import { readOrder } from "../../orders/core.js";
 import type { FailureRow } from "../monitor/retry.js";
 import { type InboxHandler, type InboxHandlers, inboxRetryHandler } from "./inbox.js";
+import { shopifyLevelHook } from "./shopify/levels.js";
 import {
   applyShopifyFulfillment,
   applyShopifyOrder,
@@ -13,8 +14,9 @@ import { applyWooOrder } from "./woocommerce/orders.js";
 
 /**
  * Which handler applies which delivery, by `<platform>:<topic>`. A topic not
- * listed is stored and marked ignored. The stock-push side passes its hook for
- * inventory_levels/update where the app is assembled.
+ * listed is stored and marked ignored. inventory_levels/update goes to the
+ * stock push's hook (shopify/levels.ts: its own echo changes nothing, a change
+ * made on Shopify is recorded and set back) unless another is passed.
  */
 export function inboxHandlers(hooks: { inventoryLevel?: LevelHook } = {}): InboxHandlers {
   const entries: [string, InboxHandler][] = [
@@ -25,7 +27,7 @@ export function inboxHandlers(hooks: { inventoryLevel?: LevelHook } = {}): Inbox
     ["shopify:refunds/create", applyShopifyRefund],
     ["shopify:fulfillments/create", applyShopifyFulfillment],
     ["shopify:fulfillments/update", applyShopifyFulfillment],
-    ["shopify:inventory_levels/update", inventoryLevelHandler(hooks.inventoryLevel)],
+    ["shopify:inventory_levels/update", inventoryLevelHandler(hooks.inventoryLevel ?? shopifyLevelHook)],
     ["woocommerce:order.created", applyWooOrder],
     ["woocommerce:order.updated", applyWooOrder],
     ["woocommerce:order.restored", applyWooOrder],

@@ -36,6 +36,9 @@ export async function channelHealth(db: DB, code: string): Promise<ChannelHealth
       shopify_pending: string;
       shopify_oldest: Date | null;
       shopify_success: Date | null;
+      out_pending: string;
+      out_oldest: Date | null;
+      out_success: Date | null;
       failures_24h: string;
       open_failures: string;
     }>`
@@ -49,6 +52,19 @@ export async function channelHealth(db: DB, code: string): Promise<ChannelHealth
       (select count(*) from shopify_stock_targets where channel_id = ${channel.id} and state = 'dirty') as shopify_pending,
       (select min(dirty_since) from shopify_stock_targets where channel_id = ${channel.id} and state = 'dirty') as shopify_oldest,
       (select last_success_at from shopify_channel_state where channel_id = ${channel.id}) as shopify_success,
+      -- shipments and product changes on their way to the shop
+      (select count(*) from (
+         select 1 from shopify_shipments where channel_id = ${channel.id} and state = 'pending'
+         union all select 1 from woo_shipments where channel_id = ${channel.id} and state = 'pending'
+         union all select 1 from shopify_product_pushes where channel_id = ${channel.id} and state = 'pending') x) as out_pending,
+      (select min(t) from (
+         select created_at as t from shopify_shipments where channel_id = ${channel.id} and state = 'pending'
+         union all select created_at from woo_shipments where channel_id = ${channel.id} and state = 'pending'
+         union all select updated_at from shopify_product_pushes where channel_id = ${channel.id} and state = 'pending') x) as out_oldest,
+      (select max(t) from (
+         select sent_at as t from shopify_shipments where channel_id = ${channel.id}
+         union all select sent_at from woo_shipments where channel_id = ${channel.id}
+         union all select sent_at from shopify_product_pushes where channel_id = ${channel.id}) x) as out_success,
       (select count(*) from integration_failures where channel_code = ${code} and last_at > now() - interval '24 hours') as failures_24h,
       (select count(*) from integration_failures where channel_code = ${code} and status = 'open') as open_failures`.execute(
       db,
@@ -57,11 +73,11 @@ export async function channelHealth(db: DB, code: string): Promise<ChannelHealth
   const times = (xs: (Date | null)[]) =>
     xs.filter((x): x is Date => x !== null).map((x) => new Date(x).getTime());
   const oldest = Math.min(
-    ...times([r.inbox_oldest, r.woo_oldest, r.shopify_oldest]),
+    ...times([r.inbox_oldest, r.woo_oldest, r.shopify_oldest, r.out_oldest]),
     Number.POSITIVE_INFINITY,
   );
   const success = Math.max(
-    ...times([r.inbox_success, r.woo_success, r.shopify_success]),
+    ...times([r.inbox_success, r.woo_success, r.shopify_success, r.out_success]),
     Number.NEGATIVE_INFINITY,
   );
   const lag = Number.isFinite(oldest) ? Math.max(0, Math.round((Date.now() - oldest) / 1000)) : 0;
@@ -69,7 +85,8 @@ export async function channelHealth(db: DB, code: string): Promise<ChannelHealth
   const recentSuccess = Number.isFinite(success) && Date.now() - success < 3_600_000;
   return {
     last_success_at: Number.isFinite(success) ? new Date(success).toISOString() : null,
-    pending: Number(r.inbox_pending) + Number(r.woo_pending) + Number(r.shopify_pending),
+    pending:
+      Number(r.inbox_pending) + Number(r.woo_pending) + Number(r.shopify_pending) + Number(r.out_pending),
     lag_seconds: lag,
     failures_24h: Number(r.failures_24h),
     open_failures: open,

@@ -107,9 +107,17 @@ const backoffSeconds = (attempts: number) => Math.min(2 ** attempts, 600);
 
 const subjectOf = (row: Pick<InboxRow, "id">) => `inbox:${row.id}`;
 
-const LOCK_NEXT = sql<InboxRow>`
+/** Which deliveries a round applies: all, or one channel's (of some topics). */
+export interface InboxScope {
+  channelId: number;
+  topics?: string[];
+}
+
+const lockNext = (scope?: InboxScope) => sql<InboxRow>`
   select id, channel_id, platform, topic, triggered_at, headers, body, received_at, attempts from channel_inbox
   where id = (select id from channel_inbox where status = 'pending' and (leased_until is null or leased_until <= now())
+              ${scope ? sql`and channel_id = ${scope.channelId}` : sql``}
+              ${scope?.topics ? sql`and topic = any(${scope.topics}::text[])` : sql``}
               order by id limit 1 for update skip locked)
   for update`;
 
@@ -118,13 +126,20 @@ const LOCK_NEXT = sql<InboxRow>`
  * handled; returns how many. A delivery that cannot be applied (malformed, an
  * order that cannot be placed) is marked failed with an integration failure,
  * in a transaction of its own after the attempt was rolled back; a database
- * outage leaves it pending for the next round.
+ * outage leaves it pending for the next round. `scope` limits the round to one
+ * channel's deliveries (the Shopify pusher ingests a channel's pending orders
+ * before it pushes a level that turned out stale).
  */
-export async function processInbox(db: DB, handlers: InboxHandlers, limit = 100): Promise<number> {
+export async function processInbox(
+  db: DB,
+  handlers: InboxHandlers,
+  limit = 100,
+  scope?: InboxScope,
+): Promise<number> {
   /** The row the attempt in flight locked. */
   let current: InboxRow | undefined;
   const applyNext = async (tx: Tx): Promise<InboxRow | undefined> => {
-    const found = (await LOCK_NEXT.execute(tx)).rows[0];
+    const found = (await lockNext(scope).execute(tx)).rows[0];
     current = found;
     if (!found) return undefined;
     try {

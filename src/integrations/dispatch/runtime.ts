@@ -1,9 +1,11 @@
 import type { FastifyBaseLogger } from "fastify";
 import type { DB } from "../../db/pool.js";
 import { shopifyStockConsumer } from "../channels/shopify/consumer.js";
+import { ProductSender, shopifyProductConsumer } from "../channels/shopify/product-export.js";
 import { type PushOptions, ShopifyPusher } from "../channels/shopify/push.js";
 import { ShipmentSender, shopifyShipmentConsumer } from "../channels/shopify/shipments.js";
 import { SyncRunner } from "../channels/shopify/sync-jobs.js";
+import { wooShipmentConsumer } from "../channels/woocommerce/shipments.js";
 import { webhookConsumer } from "../webhooks/consumer.js";
 import { type SenderOptions, WebhookSender } from "../webhooks/sender.js";
 import type { OutboxConsumer } from "./consumer.js";
@@ -14,6 +16,8 @@ export const outboxConsumers: OutboxConsumer[] = [
   webhookConsumer,
   shopifyStockConsumer,
   shopifyShipmentConsumer,
+  shopifyProductConsumer,
+  wooShipmentConsumer,
 ];
 
 export interface DispatchOptions {
@@ -36,11 +40,13 @@ export function startDispatch(db: DB, log: FastifyBaseLogger, opts: DispatchOpti
   const shopify = new ShopifyPusher(db, { intervalMs: opts.intervalMs, log, ...opts.shopify });
   const shopifySync = new SyncRunner(db, shopify, { log });
   const shopifyShipments = new ShipmentSender(db, shopify, { log, intervalMs: opts.intervalMs });
+  const shopifyProducts = new ProductSender(db, shopify, { log, intervalMs: opts.intervalMs });
   dispatcher.start();
   sender.start();
   shopify.start();
   shopifySync.start();
   shopifyShipments.start();
+  shopifyProducts.start();
   return {
     dispatcher,
     sender,
@@ -52,6 +58,7 @@ export function startDispatch(db: DB, log: FastifyBaseLogger, opts: DispatchOpti
         shopify.stop(),
         shopifySync.stop(),
         shopifyShipments.stop(),
+        shopifyProducts.stop(),
       ]);
     },
   };

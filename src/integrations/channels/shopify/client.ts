@@ -133,7 +133,16 @@ export class ShopifyClient {
   async request<T>(
     query: string,
     variables: Record<string, unknown> = {},
-    opts: { name?: string; estimatedCost?: number } = {},
+    opts: {
+      name?: string;
+      estimatedCost?: number;
+      /**
+       * false for a mutation without an idempotency key (fulfillmentCreate): a timeout or a lost
+       * reply may have been applied, so it is not sent again blindly; the caller checks first.
+       * 429, 5xx and THROTTLED were not applied and are retried either way.
+       */
+      retryAmbiguous?: boolean;
+    } = {},
   ): Promise<GraphQLAnswer<T>> {
     const name = opts.name ?? /^\s*(?:query|mutation)\s+(\w+)/.exec(query)?.[1] ?? "anonymous";
     const maxAttempts = this.opts.maxAttempts ?? 6;
@@ -162,7 +171,9 @@ export class ShopifyClient {
         const msg =
           problem === "timeout" ? "no answer in time" : `${e.message} ${e.cause?.code ?? ""}`.trim();
         await this.problem(problem, msg);
-        if (++failures >= maxAttempts) throw new ShopifyError(problem, msg);
+        const refused = e.cause?.code === "ECONNREFUSED"; // never reached Shopify: safe to send again
+        if (++failures >= maxAttempts || (opts.retryAmbiguous === false && !refused))
+          throw new ShopifyError(problem, msg);
         await sleep(jittered(backoff, failures));
         continue;
       }
@@ -190,7 +201,8 @@ export class ShopifyClient {
         // the connection dropped mid-body, or the body is not JSON: the same as no answer
         const msg = `unreadable answer: ${(err as Error).message}`;
         await this.problem("unreachable", msg);
-        if (++failures >= maxAttempts) throw new ShopifyError("unreachable", msg);
+        if (++failures >= maxAttempts || opts.retryAmbiguous === false)
+          throw new ShopifyError("unreachable", msg);
         await sleep(jittered(backoff, failures));
         continue;
       }

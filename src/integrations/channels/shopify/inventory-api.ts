@@ -136,14 +136,17 @@ export const levelKey = (r: LevelRef) => `${r.inventoryItemId}@${r.locationId}`;
 export interface VariantNode {
   id: string;
   sku: string | null;
-  product: { id: string } | null;
+  title: string | null;
+  /** decimal in the shop's currency */
+  price: string | null;
+  product: { id: string; title: string; status: string } | null;
   inventoryItem: { id: string } | null;
 }
 
 const VARIANTS = `query KeelVariants($after: String) {
   productVariants(first: 250, after: $after) {
     pageInfo { hasNextPage endCursor }
-    nodes { id sku product { id } inventoryItem { id } }
+    nodes { id sku title price product { id title status } inventoryItem { id } }
   }
 }`;
 

@@ -227,7 +227,17 @@ const ShopifyInventoryLevel = z.looseObject({
   location_id: Id,
   available: z.number().int().nullish(),
   updated_at: Text,
+  admin_graphql_api_id: Text,
 });
+
+/**
+ * The item id as Shopify's GID names it (`gid://shopify/InventoryLevel/<location>?inventory_item_id=<item>`):
+ * exact even where a copy of the body went through a double and rounded the numeric field.
+ */
+function levelItemId(l: z.infer<typeof ShopifyInventoryLevel>): string {
+  const m = /[?&]inventory_item_id=(\d+)/.exec(l.admin_graphql_api_id ?? "");
+  return m ? m[1] : String(idText(l.inventory_item_id));
+}
 
 async function orderOf(tx: Tx, channel: Channel, remoteOrderId: string, what: string): Promise<number> {
   const orderId = await linkedOrder(tx, channel.id, {
@@ -316,7 +326,7 @@ export function inventoryLevelHandler(hook?: LevelHook) {
     const l = parse(ShopifyInventoryLevel, row);
     const level: ShopifyLevel = {
       channel,
-      inventoryItemId: `gid://shopify/InventoryItem/${idText(l.inventory_item_id)}`,
+      inventoryItemId: `gid://shopify/InventoryItem/${levelItemId(l)}`,
       locationId: `gid://shopify/Location/${idText(l.location_id)}`,
       available: l.available ?? null,
       updatedAt: l.updated_at ? new Date(l.updated_at) : row.triggered_at,

@@ -4,6 +4,8 @@ import type { DB } from "../../../db/pool.js";
 import { inTransaction, type Tx } from "../../../db/tx.js";
 import { Repeating } from "../../dispatch/repeating.js";
 import { recordFailure, resolveFailure } from "../../monitor/failures.js";
+import { processInbox } from "../inbox.js";
+import { inboxHandlers } from "../inbox-handlers.js";
 import { type ClientOptions, ShopifyClient, ShopifyError } from "./client.js";
 import {
   idempotencyKey,
@@ -14,7 +16,7 @@ import {
   type SetRow,
   setQuantities,
 } from "./inventory-api.js";
-import { type ShopifyChannel, shopifyChannels } from "./targets.js";
+import { enqueueTargets, type ShopifyChannel, shopifyChannels } from "./targets.js";
 import "../../../db/schema-shopify.js";
 
 /**
@@ -28,7 +30,11 @@ import "../../../db/schema-shopify.js";
  *   their confirmation version, so a retry after a dropped reply reuses the key
  *   (Shopify replays the first result) and anything else gets a new one;
  * - `CHANGE_FROM_QUANTITY_STALE` (a sale on Shopify meanwhile): that level is
- *   read again, stored as confirmed, and the row is pushed again next round.
+ *   read again and stored as confirmed; the channel's order deliveries still
+ *   waiting in the inbox are applied (the sale's orders/create is likely among
+ *   them), the wanted values of the stale SKUs are computed again from Keel's
+ *   stock after them, and the rows are pushed again next round. Pushing the old
+ *   wanted value instead would give Shopify back the units it just sold.
  * The outcome is recorded in a second short transaction; a crash in between
  * leaves the lease to expire and the rows are sent again (with the same key).
  */
@@ -60,6 +66,9 @@ interface Leased {
 }
 
 const SOURCE = "shopify";
+/** Deliveries that change what Keel holds for a channel's orders (applied before a stale level is pushed again). */
+const ORDER_TOPICS = ["orders/create", "orders/updated", "orders/paid", "orders/cancelled", "refunds/create"];
+const HANDLERS = inboxHandlers();
 
 export class ShopifyPusher {
   private readonly repeating: Repeating;
@@ -202,6 +211,8 @@ export class ShopifyPusher {
     }
     // the level changed on Shopify (a sale there): read it, take it as confirmed, push again
     const read = stale.length ? await readAvailable(client, stale.map(ref)) : new Map<string, number>();
+    // the sale's order, if its webhook is in: applied first, so the next push counts it
+    if (stale.length) await this.ingestPending(ch, [...new Set(stale.map((r) => r.sku))]);
     await inTransaction(this.db, async (tx) => {
       await lockRows(tx, ch, rows);
       if (stale.length) await this.storeRead(tx, ch, stale, read, true);
@@ -233,6 +244,21 @@ export class ShopifyPusher {
           tx,
         );
     });
+  }
+
+  /**
+   * Applies the channel's order deliveries waiting in the inbox, then computes
+   * the wanted values of these SKUs again (the outbox consumer would, a moment
+   * later; the next push must not go out before it). A failure here only
+   * delays: the inbox job applies them anyway, and the consumer follows.
+   */
+  private async ingestPending(ch: ShopifyChannel, skus: string[]) {
+    try {
+      const applied = await processInbox(this.db, HANDLERS, 500, { channelId: ch.id, topics: ORDER_TOPICS });
+      if (applied > 0) await inTransaction(this.db, (tx) => enqueueTargets(tx, ch, skus.sort()));
+    } catch (err) {
+      this.opts.log?.warn({ err, channel: ch.code }, "ingesting pending orders before a stale push failed");
+    }
   }
 
   /** Stores values read from Shopify as confirmed; a row Shopify does not stock fails with a clear reason. */

@@ -15,6 +15,8 @@ export interface ShopifySettings {
   locations: Map<string, string>;
   /** the Admin GraphQL endpoint */
   endpoint: string;
+  /** product direction: import (default), export (Keel's changes pushed), off */
+  products: "import" | "export" | "off";
 }
 
 export class ShopifyConfigError extends Error {}
@@ -59,5 +61,6 @@ export function shopifySettings(channel: { code: string; config: Record<string, 
     accessToken,
     locations,
     endpoint: `${base}/admin/api/${apiVersion}/graphql.json`,
+    products: c.products === "export" || c.products === "off" ? c.products : "import",
   };
 }

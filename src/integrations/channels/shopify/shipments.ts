@@ -6,6 +6,7 @@ import type { OutboxEvent } from "../../../events/outbox.js";
 import type { OutboxConsumer } from "../../dispatch/consumer.js";
 import { Repeating } from "../../dispatch/repeating.js";
 import { recordFailure, resolveFailure } from "../../monitor/failures.js";
+import { trackingUrl } from "../tracking.js";
 import { ShopifyError } from "./client.js";
 import type { ShopifyPusher } from "./push.js";
 import { shopifyChannels } from "./targets.js";
@@ -15,7 +16,7 @@ import "../../../db/schema-shopify.js";
  * Shipments back to Shopify: a shipped Keel fulfilment of an order whose
  * channel is a Shopify channel (external id = the order's GID) becomes
  * `fulfillmentCreate` on that order's open fulfillment orders, with the
- * carrier and tracking number. The consumer writes one row per fulfilment
+ * carrier, tracking number and tracking URL (see ../tracking.ts). The consumer writes one row per fulfilment
  * in the dispatcher's transaction; the sender leases due rows. Before each
  * attempt the sender reads the fulfillment orders again and only asks for
  * what is still open there, so an attempt whose reply was lost is not
@@ -42,8 +43,9 @@ export const shopifyShipmentConsumer: OutboxConsumer = {
       if (!f?.id || !f.order_id) continue;
       const order = await tx
         .selectFrom("orders")
-        .select(["channel_id", "external_id"])
-        .where("id", "=", f.order_id)
+        .innerJoin("channels", "channels.id", "orders.channel_id")
+        .select(["orders.channel_id", "orders.external_id", "channels.config"])
+        .where("orders.id", "=", f.order_id)
         .executeTakeFirst();
       if (!order || !byId.has(order.channel_id) || !order.external_id?.startsWith("gid://shopify/Order/"))
         continue;
@@ -55,6 +57,11 @@ export const shopifyShipmentConsumer: OutboxConsumer = {
           order_gid: order.external_id,
           carrier: f.carrier ?? null,
           tracking_number: f.tracking_number ?? null,
+          tracking_url: trackingUrl(
+            (order.config ?? {}) as Record<string, unknown>,
+            f.carrier,
+            f.tracking_number,
+          ),
           lines: JSON.stringify(shopifyLines(f.lines ?? [])),
         })
         .onConflict((oc) => oc.column("fulfilment_id").doNothing())
@@ -79,11 +86,14 @@ export function shopifyLines(lines: { sku: string; quantity: number; for_sku: st
   return [...plain].map(([sku, quantity]) => ({ sku, quantity }));
 }
 
+// Query cost is first × nested first (Shopify multiplies connection sizes): 5 fulfillment orders of
+// at most 50 lines each costs ~270 points, within the 1,000-point single-query limit of small plans
+// (20 × 100 cost ~2,060 and is refused with MAX_COST_EXCEEDED)
 const FULFILLMENT_ORDERS = `query KeelFulfillmentOrders($id: ID!) {
   order(id: $id) {
     id
-    fulfillmentOrders(first: 20) {
-      nodes { id status lineItems(first: 100) { nodes { id sku remainingQuantity } } }
+    fulfillmentOrders(first: 5) {
+      nodes { id status lineItems(first: 50) { nodes { id sku remainingQuantity } } }
     }
   }
 }`;
@@ -108,7 +118,13 @@ export class ShipmentSender {
   constructor(
     private readonly db: DB,
     private readonly pusher: ShopifyPusher,
-    private readonly opts: { intervalMs?: number; log?: FastifyBaseLogger; maxAttempts?: number } = {},
+    private readonly opts: {
+      intervalMs?: number;
+      log?: FastifyBaseLogger;
+      maxAttempts?: number;
+      /** wait before the second attempt, doubling after (capped at 10 minutes); default 2 s */
+      retryBaseMs?: number;
+    } = {},
   ) {
     this.repeating = new Repeating(() => this.sendDue(), {
       intervalMs: opts.intervalMs ?? 500,
@@ -130,6 +146,7 @@ export class ShipmentSender {
       order_gid: string;
       carrier: string | null;
       tracking_number: string | null;
+      tracking_url: string | null;
       lines: { sku: string; quantity: number }[];
       attempt: number;
     }>`
@@ -139,7 +156,7 @@ export class ShipmentSender {
         order by fulfilment_id limit 20 for update skip locked)
       update shopify_shipments s set leased_until = now() + interval '5 minutes', attempt = s.attempt + 1
       from due where s.fulfilment_id = due.fulfilment_id
-      returning s.fulfilment_id, s.channel_id, s.order_gid, s.carrier, s.tracking_number, s.lines, s.attempt`.execute(
+      returning s.fulfilment_id, s.channel_id, s.order_gid, s.carrier, s.tracking_number, s.tracking_url, s.lines, s.attempt`.execute(
       this.db,
     );
     if (due.rows.length === 0) return 0;
@@ -168,7 +185,9 @@ export class ShipmentSender {
             error: outcome.error ?? null,
             leased_until: null,
             sent_at: outcome.state === "sent" ? new Date() : null,
-            next_attempt_at: new Date(Date.now() + Math.min(600_000, 2000 * 2 ** s.attempt)),
+            next_attempt_at: new Date(
+              Date.now() + Math.min(600_000, (this.opts.retryBaseMs ?? 2000) * 2 ** (s.attempt - 1)),
+            ),
           })
           .where("fulfilment_id", "=", s.fulfilment_id)
           .execute();
@@ -198,13 +217,14 @@ export class ShipmentSender {
       order_gid: string;
       carrier: string | null;
       tracking_number: string | null;
+      tracking_url: string | null;
       lines: { sku: string; quantity: number }[];
     },
   ): Promise<{ state: "sent" | "failed"; gid?: string; error?: string }> {
     const client = this.pusher.client(ch);
     const r = await client.request<{
       order: { fulfillmentOrders: { nodes: FulfillmentOrderNode[] } } | null;
-    }>(FULFILLMENT_ORDERS, { id: s.order_gid }, { estimatedCost: 30 });
+    }>(FULFILLMENT_ORDERS, { id: s.order_gid }, { estimatedCost: 270 });
     if (!r.data.order) return { state: "failed", error: `order ${s.order_gid} not found on Shopify` };
     // what is still to ship, by SKU, taken from the open fulfillment orders in their order
     const want = new Map(s.lines.map((l) => [l.sku, l.quantity]));
@@ -230,13 +250,21 @@ export class ShipmentSender {
         fulfillment: { id: string } | null;
         userErrors: { field: string[] | null; message: string }[];
       };
-    }>(FULFILL, {
-      fulfillment: {
-        lineItemsByFulfillmentOrder: groups,
-        notifyCustomer: true,
-        trackingInfo: { company: s.carrier ?? undefined, number: s.tracking_number ?? undefined },
+    }>(
+      FULFILL,
+      {
+        fulfillment: {
+          lineItemsByFulfillmentOrder: groups,
+          notifyCustomer: true,
+          trackingInfo: {
+            company: s.carrier ?? undefined,
+            number: s.tracking_number ?? undefined,
+            url: s.tracking_url ?? undefined,
+          },
+        },
       },
-    });
+      { retryAmbiguous: false },
+    ); // a lost reply: the next attempt reads the fulfillment orders first
     const out = res.data.fulfillmentCreate;
     if (out.userErrors.length || !out.fulfillment)
       return {

@@ -104,21 +104,54 @@ export class WooClient {
     return Math.round(base / 2 + Math.random() * base);
   }
 
-  /** Products and variations carrying these SKUs (at most 100 per call). */
-  async productsBySku(
-    skus: string[],
-  ): Promise<{ id: string; sku: string; parent_id: string; type: string }[]> {
+  /** Products and variations carrying these SKUs (at most 100 per call), with their stock as the shop has it. */
+  async productsBySku(skus: string[]): Promise<
+    {
+      id: string;
+      sku: string;
+      parent_id: string;
+      type: string;
+      stock_quantity: number | null;
+      stock_status: string | null;
+    }[]
+  > {
     if (skus.length > BATCH_LIMIT) throw new Error(`at most ${BATCH_LIMIT} SKUs per lookup`);
     const q = new URLSearchParams({ sku: skus.join(","), per_page: String(BATCH_LIMIT) });
     const found = await this.request<
-      { id: number | string; sku: string; parent_id?: number | string; type?: string }[]
+      {
+        id: number | string;
+        sku: string;
+        parent_id?: number | string;
+        type?: string;
+        stock_quantity?: number | null;
+        stock_status?: string | null;
+      }[]
     >("GET", `/products?${q}`);
     return found.map((p) => ({
       id: String(p.id),
       sku: p.sku,
       parent_id: String(p.parent_id ?? 0),
       type: p.type ?? "simple",
+      stock_quantity: typeof p.stock_quantity === "number" ? p.stock_quantity : null,
+      stock_status: p.stock_status ?? null,
     }));
+  }
+
+  /** Orders changed since `after`, oldest change first, 100 per page (`X-WP-TotalPages` is not needed: a short page ends it). */
+  async *ordersModifiedAfter(after: Date): AsyncGenerator<Record<string, unknown>[]> {
+    for (let page = 1; ; page++) {
+      const q = new URLSearchParams({
+        modified_after: after.toISOString().slice(0, 19),
+        dates_are_gmt: "true",
+        orderby: "modified",
+        order: "asc",
+        per_page: String(BATCH_LIMIT),
+        page: String(page),
+      });
+      const found = await this.request<Record<string, unknown>[]>("GET", `/orders?${q}`);
+      yield found;
+      if (found.length < BATCH_LIMIT) return;
+    }
   }
 
   /** POST /products/batch or /products/{id}/variations/batch with `update`; per-item results. */

@@ -34,6 +34,8 @@ export interface WooPushResult {
   requests: number;
   /** False when another process was pushing this channel. */
   ran: boolean;
+  /** With `verify`: SKUs whose stock on WooCommerce differed from what Keel last sent (a sale there, an edit). */
+  drifted: { sku: string; woocommerce: number | null; sent: number | null }[];
 }
 
 const SOURCE = "woocommerce";
@@ -60,12 +62,15 @@ const chunks = <T>(xs: T[], n: number): T[][] =>
 
 /**
  * Pushes the channel's stock for `skus` (every SKU Keel sells when left out).
- * `full` sends every value even when WooCommerce already has it.
+ * `full` sends every value even when WooCommerce already has it. `verify`
+ * first reads what WooCommerce has now (100 SKUs per request) and takes that
+ * as the last known value, so whatever drifted there (a sale racing Keel's
+ * absolute set, an edit in wp-admin) is sent again; the reconcile uses it.
  */
 export async function pushWooStock(
   db: DB,
   channelCode: string,
-  opts: { skus?: string[]; full?: boolean; client?: WooClient } = {},
+  opts: { skus?: string[]; full?: boolean; verify?: boolean; client?: WooClient } = {},
 ): Promise<WooPushResult> {
   const channel = await findChannel(db, channelCode);
   if (channel?.kind !== "woocommerce") throw new Error(`${channelCode} is not a WooCommerce channel`);
@@ -78,6 +83,7 @@ export async function pushWooStock(
     done: [],
     requests: 0,
     ran: true,
+    drifted: [],
   };
   return db.connection().execute(async (conn) => {
     const lock = await sql<{
@@ -97,6 +103,7 @@ export async function pushWooStock(
             .execute()
         ).map((r) => r.sku);
       await mapSkus(db, channel.id, channel.code, client, skus, result);
+      if (opts.verify) await readRemote(db, channel.id, client, skus, result);
       // values computed now, at send time
       const offers = await offeredQuantities(conn, channel.code, skus);
       const items = await conn
@@ -141,6 +148,39 @@ export async function pushWooStock(
       await sql`select pg_advisory_unlock(hashtext('woo-stock'), ${channel.id}::int)`.execute(conn);
     }
   });
+}
+
+/** What WooCommerce has now for mapped SKUs, kept as the last known value; differences counted as drift. */
+async function readRemote(
+  db: DB,
+  channelId: number,
+  client: WooClient,
+  skus: string[],
+  result: WooPushResult,
+) {
+  const mapped = await db
+    .selectFrom("channel_woo_items")
+    .select(["sku", "last_quantity", "last_status"])
+    .where("channel_id", "=", channelId)
+    .where("sku", "in", skus.length ? skus : [""])
+    .orderBy("sku")
+    .execute();
+  for (const chunk of chunks(mapped, BATCH_LIMIT)) {
+    result.requests++;
+    const found = new Map((await client.productsBySku(chunk.map((c) => c.sku))).map((p) => [p.sku, p]));
+    const now = chunk.flatMap((c) => {
+      const p = found.get(c.sku);
+      if (!p) return [];
+      if (p.stock_quantity !== c.last_quantity || p.stock_status !== c.last_status)
+        result.drifted.push({ sku: c.sku, woocommerce: p.stock_quantity, sent: c.last_quantity });
+      return [{ sku: c.sku, quantity: p.stock_quantity, status: p.stock_status }];
+    });
+    if (now.length)
+      await sql`update channel_woo_items w set last_quantity = u.quantity, last_status = u.status
+        from unnest(${now.map((n) => n.sku)}::text[], ${now.map((n) => n.quantity)}::int[],
+                    ${now.map((n) => n.status)}::text[]) as u(sku, quantity, status)
+        where w.channel_id = ${channelId} and w.sku = u.sku`.execute(db);
+  }
 }
 
 /** Finds WooCommerce's product (or variation) for SKUs not mapped yet, 100 per lookup. */
