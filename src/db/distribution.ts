@@ -118,6 +118,7 @@ export const distributionPlan: Record<string, Placement> = {
 
   // coordinator only: queues, cursors, singletons, sign-in bookkeeping
   schema_migrations: local,
+  job_ticks: local,
   sessions: local,
   login_failures: local,
   approvals: local,
