@@ -16,6 +16,7 @@ import { readConfig } from "../config.js";
 import type { DB } from "../db/pool.js";
 import { isDatabaseUnavailable } from "../db/tx.js";
 import { EventFeed } from "../events/feed.js";
+import { OutboxWakeups } from "../events/wakeups.js";
 import { INBOX_FAILURE_SOURCE } from "../integrations/channels/inbox.js";
 import { inboxFailureRetry, inboxHandlers } from "../integrations/channels/inbox-handlers.js";
 import { retryShopifyFailure } from "../integrations/channels/shopify/sync-jobs.js";
@@ -176,7 +177,17 @@ export async function buildApp(opts: AppOptions): Promise<App> {
           ...opts.dispatch,
           consumers: [wooStockConsumer, alertNotifier, customerNotifications, ...(nats ? [nats] : [])],
         });
+  // other processes' feeds (and caches) look at the outbox as soon as a write here is answered
+  const wakeups =
+    (opts.feedIntervalMs ?? 100) > 0 ? new OutboxWakeups(opts.db, () => feed.wake()) : undefined;
+  await wakeups?.start();
+  if (wakeups) {
+    app.addHook("onResponse", async (req, reply) => {
+      if (reply.statusCode < 400 && req.method !== "GET" && req.method !== "HEAD") wakeups.announce();
+    });
+  }
   app.addHook("onClose", async () => {
+    await wakeups?.stop();
     await dispatch?.stop();
     await nats?.close();
     storefront.close();
