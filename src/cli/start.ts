@@ -3,6 +3,7 @@ import path from "node:path";
 import { sql } from "kysely";
 import pino from "pino";
 import { type KeelConfig, readConfig } from "../config.js";
+import { createDb } from "../db/pool.js";
 import { buildApp } from "../http/app.js";
 import { createApiKey } from "../http/auth.js";
 import { startBackgroundJobs } from "../jobs.js";
@@ -133,10 +134,12 @@ export async function serve(
   hooks: { worker?: number } = {},
 ): Promise<Served> {
   const base = hooks.worker === undefined ? {} : { base: { pid: process.pid, worker: hooks.worker } };
+  const replica = config.readDatabaseUrl ? createDb(config.readDatabaseUrl, config.poolSize) : undefined;
   const app = await buildApp({
     db: conn.db,
     logger: { level: config.logLevel, stream, ...base } as unknown as { level: string },
     nats: config.natsUrl ? { url: config.natsUrl } : undefined,
+    replica: replica ? { db: replica, maxLagMs: config.readMaxLagMs } : undefined,
   });
   if (hooks.worker !== undefined) {
     const id = String(hooks.worker);
@@ -150,6 +153,7 @@ export async function serve(
   const stop = async () => {
     await app.close(); // stops accepting connections and waits for requests in flight
     await jobs.stop();
+    await replica?.destroy();
   };
   try {
     await app.listen({ port: config.port, host: config.host });

@@ -14,6 +14,7 @@ import { syncBuiltInRoles } from "../access/roles.js";
 import { alertNotifier } from "../alerts/targets.js";
 import { readConfig } from "../config.js";
 import type { DB } from "../db/pool.js";
+import { ReadReplica } from "../db/replica.js";
 import { isDatabaseUnavailable } from "../db/tx.js";
 import { EventFeed } from "../events/feed.js";
 import { OutboxWakeups } from "../events/wakeups.js";
@@ -56,6 +57,8 @@ export interface AppDeps {
   /** Every committed change, as it commits, for in-process caches and live streams. */
   feed: EventFeed;
   storefront: StorefrontCache;
+  /** Where reads that may lag a little (reports, dashboard, exports) go: the replica while it keeps up. */
+  reads: ReadReplica;
   /** Retry handlers for integration failures, by source; each part (webhooks, connectors) adds its own. */
   retryHandlers: RetryHandlers;
   /** How often live streams send a heartbeat comment. */
@@ -64,6 +67,8 @@ export interface AppDeps {
 
 export interface AppOptions {
   db: DB;
+  /** A streaming replica of `db` for reports, the dashboard and exports, skipped while it lags. */
+  replica?: { db: DB; maxLagMs: number; checkEveryMs?: number };
   logger?: boolean | { level: string };
   /** How often the event feed polls the outbox; 0 leaves polling to the caller (tests). */
   feedIntervalMs?: number;
@@ -186,7 +191,17 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       if (reply.statusCode < 400 && req.method !== "GET" && req.method !== "HEAD") wakeups.announce();
     });
   }
+  const reads = new ReadReplica(opts.db, opts.replica?.db, {
+    maxLagMs: opts.replica?.maxLagMs ?? 0,
+    checkEveryMs: opts.replica?.checkEveryMs ?? 1000,
+    onChange: (usable, reason, lagMs) =>
+      usable
+        ? app.log.info({ lagMs }, "read replica in use")
+        : app.log.warn({ reason, lagMs }, "read replica skipped: reads go to the primary"),
+  });
+  await reads.start();
   app.addHook("onClose", async () => {
+    await reads.stop();
     await wakeups?.stop();
     await dispatch?.stop();
     await nats?.close();
@@ -209,6 +224,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       db: opts.db,
       feed,
       storefront,
+      reads,
       retryHandlers,
       heartbeatMs: opts.heartbeatMs ?? 15_000,
     });
