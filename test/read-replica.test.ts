@@ -113,6 +113,18 @@ const reported = async (): Promise<number> => {
   expect(res.statusCode).toBe(200);
   return res.json().data[0]?.units_on_hand ?? 0;
 };
+/** The units on hand in the levels export (a replica read as well). */
+const exported = async (): Promise<number> => {
+  const res = await app.inject({
+    method: "GET",
+    url: `/v1/exports/levels.csv?location=${LOCATION}`,
+    headers: auth,
+  });
+  expect(res.statusCode).toBe(200);
+  const [header, ...rows] = res.body.trim().split("\n");
+  const row = rows.find((r) => r.startsWith(`${SKU},`)) ?? "";
+  return Number(row.split(",")[header.split(",").indexOf("on_hand")]);
+};
 /** The same units read as a write's follow-up read is: from the primary. */
 const onPrimary = async (): Promise<number> => {
   const res = await app.inject({ method: "GET", url: `/v1/inventory/levels?sku=${SKU}`, headers: auth });
@@ -156,6 +168,7 @@ describe("reports on a streaming replica", () => {
     await setOnHand(9);
     expect(await onPrimary()).toBe(9);
     expect(await reported()).toBe(7);
+    expect(await exported()).toBe(7); // exports too
 
     // past the allowed lag: skipped with a logged reason, and the report comes from the primary
     await until("the replica to be skipped", () => said("read replica skipped").length > 0);
@@ -163,6 +176,7 @@ describe("reports on a streaming replica", () => {
       /ms behind the primary, more than the 400 ms allowed/,
     );
     expect(await reported()).toBe(9);
+    expect(await exported()).toBe(9);
 
     // replay resumed: back to the replica once it has caught up
     await sql`select pg_wal_replay_resume()`.execute(replica);
