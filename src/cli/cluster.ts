@@ -7,6 +7,9 @@ import { loadDemoOnFirstRun, printReady, type Served, serve, startLog, stopOnSig
 type Message = { keel: "ready"; port: number } | { keel: "shutdown" };
 const isMessage = (m: unknown): m is Message => typeof m === "object" && m !== null && "keel" in m;
 
+/** Workers that said they are serving: they listen for the shutdown message (a starting one may not yet). */
+const serving = new WeakSet<Worker>();
+
 /** How long a dead worker's slot waits before it is started again (a crash loop must not spin). */
 const RESTART_DELAY_MS = 1_000;
 
@@ -40,6 +43,9 @@ export async function startCluster(workers: number): Promise<void> {
   const fork = (slot: number): Worker => {
     const worker = cluster.fork({ DATABASE_URL: conn.url, KEEL_WORKER: String(slot) });
     live.add(worker);
+    worker.on("message", (m: unknown) => {
+      if (isMessage(m) && m.keel === "ready") serving.add(worker);
+    });
     worker.on("exit", (code, signal) => {
       live.delete(worker);
       if (stopping || !ready) return;
@@ -89,6 +95,10 @@ function stopWorker(worker: Worker): Promise<void> {
   return new Promise((resolve) => {
     if (worker.isDead()) return resolve();
     worker.once("exit", () => resolve());
+    if (!serving.has(worker)) {
+      worker.process.kill("SIGTERM"); // still starting: nothing to drain, and it may not hear a message yet
+      return;
+    }
     try {
       worker.send({ keel: "shutdown" } satisfies Message);
     } catch {
