@@ -249,4 +249,137 @@ describe("four workers, one database", () => {
       `kill -9 under load: ${held.length} reservations acknowledged, ${failed} requests failed or cut`,
     );
   });
+
+  it("sell a bundle exactly as far as its components go, with buyers on every worker", async () => {
+    await ok("POST", "/v1/products", {
+      title: "Bundle part",
+      kind: "physical",
+      status: "active",
+      variants: [{ sku: "PART-4W", price: 100, currency: "EUR" }],
+    });
+    await ok("POST", "/v1/products", {
+      title: "Pair",
+      kind: "bundle",
+      status: "active",
+      components: [{ sku: "PART-4W", quantity: 2 }],
+      variants: [{ sku: "PAIR-4W", price: 180, currency: "EUR" }],
+    });
+    await ok("POST", "/v1/inventory/adjustments", {
+      sku: "PART-4W",
+      location: "C4",
+      set: 11,
+      reason: "initial",
+    });
+    const answers = await Promise.all(
+      Array.from({ length: 100 }, () =>
+        request("POST", "/v1/reservations", { lines: [{ sku: "PAIR-4W", quantity: 1, location: "C4" }] }),
+      ),
+    );
+    const held = answers.filter((a) => a.status === 201).length;
+    expect(held).toBe(5); // floor(11 / 2)
+    expect(answers.filter((a) => a.status === 409).length).toBe(95);
+    expect(new Set(answers.map((a) => a.worker)).size).toBe(4);
+    const levels = await ok("GET", "/v1/inventory/levels?sku=PART-4W");
+    expect(levels.data[0]).toMatchObject({ on_hand: 11, reserved: 10 });
+  });
+
+  it("take an order through its lifecycle with every step on the next worker", async () => {
+    await ok("POST", "/v1/products", {
+      title: "Lifecycle item",
+      kind: "physical",
+      status: "active",
+      variants: [{ sku: "LIFE-4W", price: 1000, currency: "EUR" }],
+    });
+    await ok("POST", "/v1/inventory/adjustments", {
+      sku: "LIFE-4W",
+      location: "C4",
+      set: 5,
+      reason: "initial",
+    });
+    const workers: string[] = [];
+    const step = async (method: string, path: string, body?: unknown) => {
+      const res = await request(method, path, body);
+      if (res.status >= 300)
+        throw new Error(`${method} ${path} -> ${res.status} ${JSON.stringify(res.body)}`);
+      workers.push(res.worker);
+      return res.body;
+    };
+    const placed = await step("POST", "/v1/orders", {
+      currency: "EUR",
+      channel: "manual",
+      external_id: "life-4w",
+      lines: [{ sku: "LIFE-4W", quantity: 2, unit_price: 1000 }],
+      customer: { email: "four@example.com", name: "Four Workers" },
+      shipping_address: {
+        name: "Four",
+        line1: "Hauptstr. 1",
+        city: "Berlin",
+        postal_code: "10115",
+        country: "DE",
+      },
+    });
+    expect(placed.status).toBe("approved");
+    const f = await step("POST", `/v1/orders/${placed.id}/fulfillments`, {});
+    await step("POST", `/v1/fulfillments/${f.id}/pick`);
+    await step("POST", `/v1/fulfillments/${f.id}/pack`);
+    await step("POST", `/v1/fulfillments/${f.id}/ship`, { carrier: "DHL", tracking_number: "4W" });
+    await step("POST", `/v1/fulfillments/${f.id}/deliver`);
+    const done = await step("GET", `/v1/orders/${placed.id}`);
+    expect(done).toMatchObject({ status: "completed", fulfillment_status: "delivered" });
+    const path = done.timeline.map((e: { to: string }) => e.to);
+    expect(path).toEqual(
+      expect.arrayContaining(["received", "approved", "preparing", "shipped", "completed"]),
+    );
+    expect(path.at(-1)).toBe("completed");
+    expect(new Set(workers).size).toBeGreaterThanOrEqual(3); // the steps really went round the workers
+    const levels = await ok("GET", "/v1/inventory/levels?sku=LIFE-4W");
+    expect(levels.data[0]).toMatchObject({ on_hand: 3, allocated: 0, reserved: 0 });
+  });
+
+  it("deliver each webhook once, in event order, with four workers dispatching", async () => {
+    const got: Array<{ id: number; sku: string; on_hand: number }> = [];
+    const receiver = http.createServer((req, res) => {
+      let text = "";
+      req.on("data", (d) => {
+        text += d;
+      });
+      req.on("end", () => {
+        const e = JSON.parse(text);
+        got.push({ id: e.id, sku: e.data?.sku, on_hand: e.data?.on_hand });
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", r));
+    const port = (receiver.address() as { port: number }).port;
+    try {
+      await ok("POST", "/v1/webhook-subscriptions", {
+        url: `http://127.0.0.1:${port}/hook`,
+        events: ["inventory.level_changed"],
+      });
+      await ok("POST", "/v1/products", {
+        title: "Hooked item",
+        kind: "physical",
+        status: "active",
+        variants: [{ sku: "HOOK-4W", price: 100, currency: "EUR" }],
+      });
+      for (let n = 1; n <= 20; n++) {
+        await ok("POST", "/v1/inventory/adjustments", {
+          sku: "HOOK-4W",
+          location: "C4",
+          set: n,
+          reason: "correction",
+        });
+      }
+      const deadline = Date.now() + 40_000; // the commit horizon is cluster-wide: other tests hold it back
+      const mine = () => got.filter((g) => g.sku === "HOOK-4W");
+      while (mine().length < 20 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, 500)); // and nothing more arrives
+      const ids = mine().map((g) => g.id);
+      expect(ids.length).toBe(20);
+      expect(new Set(ids).size).toBe(20);
+      expect(ids).toEqual([...ids].sort((x, y) => x - y));
+    } finally {
+      await new Promise((r) => receiver.close(r));
+    }
+  });
 });
