@@ -41,6 +41,8 @@ let primary: DB;
 let replica: DB;
 let app: App;
 let auth: { authorization: string };
+/** A second key that only reads. */
+let reader: { authorization: string };
 const logs: Array<{ msg: string; reason?: string }> = [];
 const LOCATION = "RR1";
 const SKU = "REPLICA-PROBE";
@@ -86,6 +88,7 @@ beforeAll(async () => {
   });
   await app.ready();
   auth = { authorization: `Bearer ${(await createApiKey(primary, "replica test")).key}` };
+  reader = { authorization: `Bearer ${(await createApiKey(primary, "replica reader")).key}` };
 }, 120_000);
 
 afterAll(async () => {
@@ -124,6 +127,12 @@ const exported = async (): Promise<number> => {
   const [header, ...rows] = res.body.trim().split("\n");
   const row = rows.find((r) => r.startsWith(`${SKU},`)) ?? "";
   return Number(row.split(",")[header.split(",").indexOf("on_hand")]);
+};
+/** How many movements the ledger list shows for the probe SKU. */
+const movementsListed = async (who: { authorization: string }): Promise<number> => {
+  const res = await app.inject({ method: "GET", url: `/v1/inventory/movements?sku=${SKU}`, headers: who });
+  expect(res.statusCode).toBe(200);
+  return res.json().data.length;
 };
 /** The same units read as a write's follow-up read is: from the primary. */
 const onPrimary = async (): Promise<number> => {
@@ -169,6 +178,9 @@ describe("reports on a streaming replica", () => {
     expect(await onPrimary()).toBe(9);
     expect(await reported()).toBe(7);
     expect(await exported()).toBe(7); // exports too
+    // a list: from the replica for a reader that has not written, from the primary for the one that just did
+    expect(await movementsListed(reader)).toBe(1);
+    expect(await movementsListed(auth)).toBe(2);
 
     // past the allowed lag: skipped with a logged reason, and the report comes from the primary
     await until("the replica to be skipped", () => said("read replica skipped").length > 0);

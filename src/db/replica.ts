@@ -41,9 +41,32 @@ export class ReadReplica {
     private opts: ReplicaOptions,
   ) {}
 
-  /** The database for a read that may lag by up to `maxLagMs`. */
-  db(): DB {
-    return this.replica && this.usable ? this.replica : this.primary;
+  /** When each reader (an actor) last had a write answered by this process. */
+  private writers = new Map<string, number>();
+
+  /**
+   * The database for a read that may lag by up to `maxLagMs` — the primary
+   * for a `reader` whose own write this process answered within that time,
+   * so a client listing what it has just written sees it.
+   */
+  db(reader?: string): DB {
+    if (!this.replica || !this.usable) return this.primary;
+    if (reader !== undefined) {
+      const at = this.writers.get(reader);
+      if (at !== undefined && Date.now() - at <= Math.max(this.opts.maxLagMs, this.lagMs ?? 0))
+        return this.primary;
+    }
+    return this.replica;
+  }
+
+  /** `reader` had a write answered: its reads stay on the primary for the allowed lag. */
+  wrote(reader: string): void {
+    if (!this.replica) return;
+    const now = Date.now();
+    this.writers.set(reader, now);
+    if (this.writers.size > 10_000) {
+      for (const [r, at] of this.writers) if (now - at > this.opts.maxLagMs) this.writers.delete(r);
+    }
   }
 
   async start(): Promise<void> {

@@ -32,7 +32,7 @@ import { customerNotifications } from "../notifications/messages.js";
 import { retryEmailFailure } from "../notifications/sender.js";
 import { fillBackordersOnArrival } from "../orders/backorders.js";
 import { routes } from "../routes.js";
-import { hashKey, KeyVerifier } from "./auth.js";
+import { actorOf, hashKey, KeyVerifier } from "./auth.js";
 import { DomainError, problemType } from "./errors.js";
 import { metricsPlugin } from "./metrics.js";
 import { completeDocument, type OpenApiDocument } from "./openapi.js";
@@ -200,6 +200,9 @@ export async function buildApp(opts: AppOptions): Promise<App> {
         : app.log.warn({ reason, lagMs }, "read replica skipped: reads go to the primary"),
   });
   await reads.start();
+  app.addHook("onResponse", async (req, reply) => {
+    if (reply.statusCode < 400 && req.method !== "GET" && req.method !== "HEAD") reads.wrote(actorOf(req));
+  });
   app.addHook("onClose", async () => {
     await reads.stop();
     await wakeups?.stop();
