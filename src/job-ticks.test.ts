@@ -118,4 +118,25 @@ describe("jobs that run once per interval across processes", () => {
     expect(Date.now() - killedAt).toBeLessThan(3_000); // a tick or so (100 ms here), with room for a loaded machine
     await killed.end().catch(() => {});
   });
+
+  it("does not hold pool connections for its locks: jobs on a one-connection pool still run", async () => {
+    const tiny = createDb(url, 1);
+    const ran = new Set<string>();
+    const jobs: Job[] = ["tiny a", "tiny b", "tiny c"].map((name) => ({
+      name,
+      everyMs: 100,
+      shared: "once",
+      async run(db) {
+        await sql`select pg_sleep(0.05)`.execute(db); // the job's own query needs the pool's one connection
+        ran.add(name);
+        return 0;
+      },
+    }));
+    const runner = startBackgroundJobs(tiny, log, 1, jobs);
+    const end = Date.now() + 10_000;
+    while (ran.size < 3 && Date.now() < end) await sleep(20);
+    await runner.stop();
+    await tiny.destroy();
+    expect([...ran].sort()).toEqual(["tiny a", "tiny b", "tiny c"]);
+  });
 });

@@ -6,14 +6,14 @@ import { sendNotifications } from "./alerts/notify.js";
 import { expireApprovals } from "./approvals/decisions.js";
 import { readConfig } from "./config.js";
 import { refreshAbcRollups } from "./counts/abc-rollup.js";
-import type { DB } from "./db/pool.js";
+import { connectionStringOf, type DB } from "./db/pool.js";
 import { processInbox, purgeInbox } from "./integrations/channels/inbox.js";
 import { inboxHandlers } from "./integrations/channels/inbox-handlers.js";
 import { pushDirtyWooStock, reconcileWooStock } from "./integrations/channels/woocommerce/stock.js";
 import { failStaleImports } from "./integrations/csv/imports.js";
 import { pullStockFeeds } from "./integrations/stock-feed/pull.js";
 import { expireReservations } from "./inventory/reservations.js";
-import { runOncePerTick } from "./job-ticks.js";
+import { JobLocks, runOncePerTick } from "./job-ticks.js";
 import { sendCustomerEmails } from "./notifications/sender.js";
 import { sweepBackorders } from "./orders/backorders.js";
 import { rollUpSales } from "./replenishment/rollup.js";
@@ -121,10 +121,11 @@ export function startBackgroundJobs(
 ): BackgroundJobs {
   const timers: NodeJS.Timeout[] = [];
   const running = new Set<Promise<unknown>>();
+  const locks = new JobLocks(connectionStringOf(db));
   for (const job of list) {
     if (scale <= 0) break;
     const everyMs = job.everyMs * scale;
-    const once = () => runOncePerTick(db, job.name, everyMs, () => job.run(db)).then((n) => n ?? 0);
+    const once = () => runOncePerTick(db, locks, job.name, everyMs, () => job.run(db)).then((n) => n ?? 0);
     const timer = setInterval(() => {
       const p = (job.shared === "once" ? once() : job.run(db))
         .then((n) => {
@@ -141,6 +142,7 @@ export function startBackgroundJobs(
     async stop() {
       for (const t of timers) clearInterval(t);
       await Promise.allSettled([...running]);
+      await locks.close();
     },
   };
 }
