@@ -62,8 +62,14 @@ export class OutboxWakeups {
       this.client = undefined;
       this.reconnectLater(url);
     });
-    client.on("notification", () => this.onWake());
+    let self = -1;
+    // this process's own announcements wake other processes only: its feed learns of its writes by polling,
+    // as before, so a single busy process does not poll a hundred times a second for nothing
+    client.on("notification", (n) => {
+      if (n.processId !== self) this.onWake();
+    });
     await client.connect();
+    self = (await client.query("select pg_backend_pid() as pid")).rows[0].pid;
     await client.query("listen keel_outbox");
     if (this.stopped) {
       await client.end().catch(() => {});
