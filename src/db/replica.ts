@@ -69,16 +69,27 @@ export class ReadReplica {
     }
   }
 
+  /** Starts measuring; reads go to the primary until the first measurement says the replica keeps up. */
   async start(): Promise<void> {
     if (!this.replica) return;
-    await this.check();
+    void this.check();
     this.timer = setInterval(() => void this.check(), this.opts.checkEveryMs);
     this.timer.unref();
   }
 
-  /** One measurement; calls coalesce. */
+  /** One measurement; calls coalesce. A replica that does not answer within 2 s (or 3 checks) is skipped. */
   check(): Promise<void> {
-    this.checking ??= this.measure().finally(() => {
+    const limitMs = Math.max(2_000, 3 * this.opts.checkEveryMs);
+    this.checking ??= new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.set(false, `unreachable: no answer within ${limitMs} ms`, undefined);
+        resolve();
+      }, limitMs);
+      this.measure().finally(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    }).finally(() => {
       this.checking = undefined;
     });
     return this.checking;
