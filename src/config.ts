@@ -14,6 +14,10 @@ export interface KeelConfig {
   sweepIntervalMs: number;
   /** A NATS server with JetStream: every outbox event is also published there as `keel.<type>`. */
   natsUrl?: string;
+  /** A streaming replica for reports, the dashboard and exports (docs/scaling.md). */
+  readDatabaseUrl?: string;
+  /** A replica further behind than this (ms) is skipped, with a logged reason. */
+  readMaxLagMs: number;
   /** Where clients reach this Keel (the OpenAPI document's server); unset: relative to the document. */
   publicUrl?: string;
   /** Request limits and browser-facing headers of the HTTP API (src/http/hardening.ts). */
@@ -53,6 +57,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): KeelConfig {
     poolSize: intFrom(env.KEEL_POOL_SIZE, 20),
     sweepIntervalMs: intFrom(env.KEEL_SWEEP_INTERVAL_MS, 5000),
     natsUrl: env.NATS_URL || undefined,
+    readDatabaseUrl: env.KEEL_READ_DATABASE_URL || undefined,
+    readMaxLagMs: intFrom(env.KEEL_READ_MAX_LAG_MS, 5000),
     publicUrl: env.KEEL_PUBLIC_URL ? env.KEEL_PUBLIC_URL.replace(/\/+$/, "") : undefined,
     http: {
       perPrincipal: intFrom(env.KEEL_RATE_LIMIT_PER_PRINCIPAL, DEFAULT_HTTP_LIMITS.perPrincipal),

@@ -70,10 +70,16 @@ Exit codes: 0 ok, 1 failure (or problems found by doctor), 2 usage error.`,
 program
   .command("start")
   .description("serve the HTTP API (embedded PostgreSQL unless DATABASE_URL is set; demo data on first run)")
-  .action(async () => {
+  .option(
+    "--workers <n>",
+    "processes serving one port (node:cluster); jobs coordinate through the database",
+    wholeNumber(1, 256),
+    1,
+  )
+  .action(async (opts: { workers: number }) => {
     // loaded on demand: the HTTP app and every module's routes take a while to import
     const { startCommand } = await import("./start.js");
-    await startCommand();
+    await startCommand({ workers: opts.workers });
   });
 
 program

@@ -16,6 +16,7 @@ export class EventFeed {
   private timer: NodeJS.Timeout | undefined;
   private polling: Promise<void> | undefined;
   private started = false;
+  private again = false;
 
   constructor(
     private db: DB,
@@ -60,6 +61,26 @@ export class EventFeed {
       for (const t of types) wanted.add(t);
     }
     return [...wanted];
+  }
+
+  /**
+   * A wake-up (LISTEN/NOTIFY, src/events/wakeups.ts): polls now, or once more
+   * after the poll in flight, which may have read before the change committed.
+   */
+  wake(): void {
+    if (!this.started) return;
+    if (!this.polling) {
+      void this.poll().catch(() => {});
+      return;
+    }
+    if (this.again) return;
+    this.again = true;
+    void this.polling
+      .then(() => {
+        this.again = false;
+        return this.poll();
+      })
+      .catch(() => {});
   }
 
   /** Reads and dispatches everything committed so far. Safe to call at any time; calls coalesce. */

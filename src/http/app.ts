@@ -14,8 +14,10 @@ import { syncBuiltInRoles } from "../access/roles.js";
 import { alertNotifier } from "../alerts/targets.js";
 import { type HttpLimits, readConfig } from "../config.js";
 import type { DB } from "../db/pool.js";
+import { ReadReplica } from "../db/replica.js";
 import { isDatabaseUnavailable } from "../db/tx.js";
 import { EventFeed } from "../events/feed.js";
+import { OutboxWakeups } from "../events/wakeups.js";
 import { INBOX_FAILURE_SOURCE } from "../integrations/channels/inbox.js";
 import { inboxFailureRetry, inboxHandlers } from "../integrations/channels/inbox-handlers.js";
 import { retryShopifyFailure } from "../integrations/channels/shopify/sync-jobs.js";
@@ -31,7 +33,7 @@ import { customerNotifications } from "../notifications/messages.js";
 import { retryEmailFailure } from "../notifications/sender.js";
 import { fillBackordersOnArrival } from "../orders/backorders.js";
 import { routes } from "../routes.js";
-import { hashKey, KeyVerifier } from "./auth.js";
+import { actorOf, hashKey, KeyVerifier } from "./auth.js";
 import { DomainError, problemType } from "./errors.js";
 import { hardenHttp, LOG_REDACT } from "./hardening.js";
 import { metricsPlugin } from "./metrics.js";
@@ -58,6 +60,8 @@ export interface AppDeps {
   /** Every committed change, as it commits, for in-process caches and live streams. */
   feed: EventFeed;
   storefront: StorefrontCache;
+  /** Where reads that may lag a little (reports, dashboard, exports) go: the replica while it keeps up. */
+  reads: ReadReplica;
   /** Retry handlers for integration failures, by source; each part (webhooks, connectors) adds its own. */
   retryHandlers: RetryHandlers;
   /** How often live streams send a heartbeat comment. */
@@ -68,6 +72,8 @@ export interface AppOptions {
   db: DB;
   /** true or options: pino, with secrets redacted (LOG_REDACT) unless `redact` is given. */
   logger?: boolean | { level: string; stream?: { write(line: string): void } };
+  /** A streaming replica of `db` for reports, the dashboard and exports, skipped while it lags. */
+  replica?: { db: DB; maxLagMs: number; checkEveryMs?: number };
   /** How often the event feed polls the outbox; 0 leaves polling to the caller (tests). */
   feedIntervalMs?: number;
   /** The outbox dispatcher and webhook sender; false leaves them off (tests that drive them by hand). */
@@ -177,7 +183,30 @@ export async function buildApp(opts: AppOptions): Promise<App> {
           ...opts.dispatch,
           consumers: [wooStockConsumer, alertNotifier, customerNotifications, ...(nats ? [nats] : [])],
         });
+  // other processes' feeds (and caches) look at the outbox as soon as a write here is answered
+  const wakeups =
+    (opts.feedIntervalMs ?? 100) > 0 ? new OutboxWakeups(opts.db, () => feed.wake()) : undefined;
+  await wakeups?.start();
+  if (wakeups) {
+    app.addHook("onResponse", async (req, reply) => {
+      if (reply.statusCode < 400 && req.method !== "GET" && req.method !== "HEAD") wakeups.announce();
+    });
+  }
+  const reads = new ReadReplica(opts.db, opts.replica?.db, {
+    maxLagMs: opts.replica?.maxLagMs ?? 0,
+    checkEveryMs: opts.replica?.checkEveryMs ?? 1000,
+    onChange: (usable, reason, lagMs) =>
+      usable
+        ? app.log.info({ lagMs }, "read replica in use")
+        : app.log.warn({ reason, lagMs }, "read replica skipped: reads go to the primary"),
+  });
+  await reads.start();
+  app.addHook("onResponse", async (req, reply) => {
+    if (reply.statusCode < 400 && req.method !== "GET" && req.method !== "HEAD") reads.wrote(actorOf(req));
+  });
   app.addHook("onClose", async () => {
+    await reads.stop();
+    await wakeups?.stop();
     await dispatch?.stop();
     await nats?.close();
     storefront.close();
@@ -200,6 +229,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       db: opts.db,
       feed,
       storefront,
+      reads,
       retryHandlers,
       heartbeatMs: opts.heartbeatMs ?? 15_000,
     });

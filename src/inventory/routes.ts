@@ -52,7 +52,7 @@ function parseSkus(list: string): string[] {
   return skus;
 }
 
-export async function inventoryRoutes(app: App, { db, storefront }: AppDeps) {
+export async function inventoryRoutes(app: App, { db, storefront, reads }: AppDeps) {
   const quickReserver = new QuickReserver(db);
   app.get(
     "/v1/inventory/levels",
@@ -105,7 +105,8 @@ export async function inventoryRoutes(app: App, { db, storefront }: AppDeps) {
         response: { 200: z.object({ data: z.array(S.Movement), next_cursor: z.string().nullable() }) },
       },
     },
-    async (req) => listMovements(db, req.query),
+    // a list may come from the read replica, unless this reader has just written (docs/scaling.md)
+    async (req) => listMovements(reads.db(actorOf(req)), req.query),
   );
 
   app.get(

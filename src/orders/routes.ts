@@ -23,7 +23,7 @@ export const actorOf = (req: { principal?: { actor: string } }) => req.principal
 
 /** Orders, channels and order settings: parse, call one service function, reply with the order. */
 export async function orderRoutes(app: App, deps: AppDeps) {
-  const { db } = deps;
+  const { db, reads } = deps;
   const placer = new OrderPlacer(
     db,
     Number(process.env.KEEL_PLACE_INFLIGHT ?? 2),
@@ -67,7 +67,8 @@ export async function orderRoutes(app: App, deps: AppDeps) {
         response: { 200: V.OrderPage, 400: V.Problem },
       },
     },
-    (req) => listOrders(db, req.query),
+    // a list may come from the read replica, unless this reader has just written (docs/scaling.md)
+    (req) => listOrders(reads.db(actorOf(req)), req.query),
   );
 
   app.get(

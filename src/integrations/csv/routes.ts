@@ -8,7 +8,8 @@ const tags = ["csv"];
 const instant = z.iso.datetime({ offset: true }).or(z.iso.date());
 const code = z.string().min(1).max(64);
 
-export async function csvRoutes(app: App, { db }: AppDeps) {
+export async function csvRoutes(app: App, { reads }: AppDeps) {
+  // exports read from the replica while it keeps up (docs/scaling.md)
   const download = <Q extends z.ZodType>(
     name: string,
     permission: Permission,
@@ -33,7 +34,7 @@ export async function csvRoutes(app: App, { db }: AppDeps) {
     "inventory:read",
     "Stock levels per SKU × location, streamed",
     z.strictObject({ location: code.optional() }),
-    (q) => exportLevels(db, q),
+    (q) => exportLevels(reads.db(), q),
   );
   download(
     "movements",
@@ -45,7 +46,7 @@ export async function csvRoutes(app: App, { db }: AppDeps) {
       from: instant.optional(),
       to: instant.optional(),
     }),
-    (q) => exportMovements(db, q),
+    (q) => exportMovements(reads.db(), q),
   );
   download(
     "orders",
@@ -57,13 +58,13 @@ export async function csvRoutes(app: App, { db }: AppDeps) {
       from: instant.optional(),
       to: instant.optional(),
     }),
-    (q) => exportOrders(db, q),
+    (q) => exportOrders(reads.db(), q),
   );
   download(
     "products",
     "catalog:read",
     "The catalogue in Shopify's product CSV template, one row per variant",
     z.strictObject({}),
-    () => exportProducts(db),
+    () => exportProducts(reads.db()),
   );
 }
