@@ -3,6 +3,14 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import cliProgress from "cli-progress";
 import { dumpDatabase } from "../backup/dump.js";
+import {
+  installedTools,
+  isPgDumpArchive,
+  pgDumpBackup,
+  pgRestore,
+  pickTool,
+  serverMajor,
+} from "../backup/pgdump.js";
 import { physicalBackup, physicalRestore } from "../backup/physical.js";
 import { restoreDatabase } from "../backup/restore.js";
 import { CliError } from "./database.js";
@@ -141,4 +149,52 @@ export async function physicalRestoreCommand(dataDir: string, file: string, repl
     if (kept) await fs.rename(kept, pgDir);
     throw new CliError(`restore failed, the data directory is as it was: ${(err as Error).message}`);
   }
+}
+
+export { isPgDumpArchive } from "../backup/pgdump.js";
+
+/**
+ * `keel backup` with DATABASE_URL: pg_dump (custom format) when one at least as
+ * new as the server is installed, else Keel's logical backup, saying which.
+ */
+export async function serverBackupCommand(
+  url: string,
+  out: string | undefined,
+  keelVersion: string,
+): Promise<void> {
+  const major = await serverMajor(url);
+  const tool = pickTool(await installedTools("pg_dump"), major);
+  if (!tool) {
+    process.stderr.write(
+      `No pg_dump ${major} or newer is installed: writing Keel's logical backup instead (keel restore reads both).\n`,
+    );
+    return backupCommand(url, out, keelVersion);
+  }
+  const file = path.resolve(out ?? `keel-${new Date().toISOString().replace(/[:.]/g, "-")}.pgdump`);
+  const progress = bar("Backing up with pg_dump [{bar}] {value}/{total} tables");
+  let started = false;
+  const result = await pgDumpBackup(url, file, tool, (done, tables) => {
+    if (!started) progress.start(tables, done);
+    else progress.update(done);
+    started = true;
+  }).finally(() => started && progress.stop());
+  const { size } = await fs.stat(file);
+  process.stdout.write(
+    `Backup written to ${file} by ${tool.version} (custom format): ${result.tables} tables, ${mib(size)} in ${(result.ms / 1000).toFixed(1)} s.\n` +
+      "  One snapshot: what was committed before pg_dump started is in it. `keel restore` gives it to pg_restore.\n",
+  );
+}
+
+/** `keel restore` of a pg_dump archive: pg_restore in one transaction, then newer migrations. */
+export async function pgRestoreCommand(url: string, file: string, replace: boolean): Promise<void> {
+  const tool = (await installedTools("pg_restore"))[0];
+  if (!tool) throw new CliError(`${file} is a pg_dump archive and no pg_restore is installed`);
+  const result = await pgRestore(url, file, tool, { replace }).catch((err: Error) => {
+    throw new CliError(`restore failed, nothing of the backup was committed: ${err.message}`);
+  });
+  process.stdout.write(
+    `Restored ${file} with ${tool.version} in ${(result.ms / 1000).toFixed(1)} s.` +
+      (result.upgraded.length ? ` Then applied ${result.upgraded.length} newer migrations.` : "") +
+      "\nRun `keel doctor` and `keel audit verify` to check it.\n",
+  );
 }

@@ -213,16 +213,19 @@ program
   .command("backup")
   .description(
     "back up the whole database: of the embedded server a hot physical copy (data directory and WAL); " +
-      "with DATABASE_URL, or --logical, a portable COPY-based dump in one snapshot",
+      "with DATABASE_URL, pg_dump when one as new as the server is installed, else (and with --logical) " +
+      "a portable COPY-based dump in one snapshot",
   )
   .option("--out <file>", "where to write it (default ./keel-<time>.keel.gz)")
   .option("--logical", "a portable COPY-based dump (also the way across PostgreSQL major versions)")
   .action(async (opts: { out?: string; logical?: boolean }) => {
-    const { backupCommand, physicalBackupCommand } = await import("./backup.js");
+    const { backupCommand, physicalBackupCommand, serverBackupCommand } = await import("./backup.js");
     await withConnection({}, (conn) =>
-      conn.embedded && !opts.logical
-        ? physicalBackupCommand(conn.url, conn.embedded.dataDir, opts.out, version)
-        : backupCommand(conn.url, opts.out, version),
+      opts.logical
+        ? backupCommand(conn.url, opts.out, version)
+        : conn.embedded
+          ? physicalBackupCommand(conn.url, conn.embedded.dataDir, opts.out, version)
+          : serverBackupCommand(conn.url, opts.out, version),
     );
   });
 
@@ -235,7 +238,8 @@ program
   .argument("<file>", "the backup file")
   .option("--replace", "replace what is there (a physical restore keeps the old data directory beside it)")
   .action(async (file: string, opts: { replace?: boolean }) => {
-    const { restoreCommand, physicalRestoreCommand, isPhysicalBackup } = await import("./backup.js");
+    const { restoreCommand, physicalRestoreCommand, isPhysicalBackup, isPgDumpArchive, pgRestoreCommand } =
+      await import("./backup.js");
     const config = readConfig();
     if (await isPhysicalBackup(file)) {
       if (config.databaseUrl)
@@ -247,6 +251,12 @@ program
           `The restored database is up (${conn.where}). Run \`keel doctor\` to check it.\n`,
         );
       });
+      return;
+    }
+    if (await isPgDumpArchive(file)) {
+      await withConnection({ anySchema: true }, (conn) =>
+        pgRestoreCommand(conn.url, file, opts.replace === true),
+      );
       return;
     }
     await withConnection({ anySchema: true }, (conn) =>
