@@ -368,6 +368,8 @@ describe("the operations pages in Chromium", () => {
     await expectAccessible(page, "new-product");
     await dialog.getByRole("button", { name: "Save" }).click();
     await page.locator('[data-product="Hoodie"] [data-sku="HOOD-M"]').waitFor();
+    // axe on a dialog still fading out finds its half-transparent labels too pale: wait until it is gone
+    await dialog.waitFor({ state: "hidden" });
     const hood = await ok(rig.t, "GET", "/v1/variants/HOOD-S");
     expect([hood.price, hood.barcode, hood.options.Size]).toEqual([4990, "8690000000029", "S"]);
     await expectAccessible(page, "catalog");

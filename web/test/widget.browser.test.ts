@@ -12,7 +12,8 @@ let SHOP: string;
 const saved = process.env.KEEL_STOREFRONT_ORIGINS;
 
 beforeAll(async () => {
-  rig = await startRig();
+  // the shop's server first: Keel reads KEEL_STOREFRONT_ORIGINS when its app is built, and the
+  // shop's origin (its port) is known only once it listens; its page names Keel's address when served
   shop = createServer((_req, res) => {
     res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
     res.end(`<!doctype html><html lang="tr"><head><link rel="icon" href="data:,"></head><body><h1>Tişört</h1>
@@ -23,6 +24,7 @@ beforeAll(async () => {
   SHOP = `http://127.0.0.1:${(shop.address() as AddressInfo).port}`;
   // the shop's own domain may call the storefront API
   process.env.KEEL_STOREFRONT_ORIGINS = SHOP;
+  rig = await startRig();
   await seedShop(rig);
   await ok(
     rig.t,
