@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { inject } from "vitest";
 import { createDb, type DB } from "../src/db/pool.js";
-import { type App, buildApp } from "../src/http/app.js";
+import { type App, type AppOptions, buildApp } from "../src/http/app.js";
 import { createApiKey } from "../src/http/auth.js";
 import { withDatabase } from "./global-setup.js";
 
@@ -45,10 +45,16 @@ export async function testDatabase(): Promise<{ url: string; drop(): Promise<voi
 }
 
 /** A Keel app on a fresh database, with an API key, ready for `app.inject` or a real port. */
-export async function testApp(opts: { pool?: number } = {}): Promise<TestContext> {
+export async function testApp(
+  opts: { pool?: number; app?: Omit<Partial<AppOptions>, "db"> } = {},
+): Promise<TestContext> {
   const database = await testDatabase();
   const db = createDb(database.url, opts.pool ?? 10);
-  const app = await buildApp({ db, logger: process.env.TEST_LOG ? { level: process.env.TEST_LOG } : false });
+  const app = await buildApp({
+    db,
+    logger: process.env.TEST_LOG ? { level: process.env.TEST_LOG } : false,
+    ...opts.app,
+  });
   await app.ready();
   const { key } = await createApiKey(db, "test");
   return {
@@ -64,6 +70,12 @@ export async function testApp(opts: { pool?: number } = {}): Promise<TestContext
     },
   };
 }
+
+/** The Shopify connector against a local fake: quick retries, short timeouts, a fast dispatcher. */
+export const SHOPIFY_TEST_DISPATCH = {
+  intervalMs: 20,
+  shopify: { client: { backoff: { baseMs: 20, capMs: 200 }, maxAttempts: 3, timeoutMs: 3000 } },
+};
 
 /** Serves the test app on a free loopback port, for tests that need real HTTP clients; returns its base URL. */
 export async function listen(t: TestContext): Promise<string> {

@@ -3,14 +3,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import cliProgress from "cli-progress";
 import { dumpDatabase } from "../backup/dump.js";
-import {
-  installedTools,
-  isPgDumpArchive,
-  pgDumpBackup,
-  pgRestore,
-  pickTool,
-  serverMajor,
-} from "../backup/pgdump.js";
+import { installedTools, pgDumpBackup, pgRestore, pickTool, serverMajor } from "../backup/pgdump.js";
 import { physicalBackup, physicalRestore } from "../backup/physical.js";
 import { restoreDatabase } from "../backup/restore.js";
 import { CliError } from "./database.js";

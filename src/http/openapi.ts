@@ -125,7 +125,7 @@ export function operationIdFor(method: string, path: string): string {
   const named = NAMED[`${method.toLowerCase()} ${path}`];
   if (named) return named;
   const segments = path.split("/").filter((s) => s && s !== "v1");
-  const isParam = (s: string | undefined) => s !== undefined && s.startsWith("{");
+  const isParam = (s: string | undefined) => s?.startsWith("{");
   const statics = segments.filter((s) => !isParam(s));
   const last = segments[segments.length - 1];
   const m = method.toLowerCase();

@@ -1,10 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FakeShopify } from "../../../../test/fakes/shopify.js";
-import { type TestContext, testDatabase } from "../../../../test/helpers.js";
+import { SHOPIFY_TEST_DISPATCH, type TestContext, testApp } from "../../../../test/helpers.js";
 import { api, location, ok, product } from "../../../../test/shop.js";
-import { createDb } from "../../../db/pool.js";
-import { buildApp } from "../../../http/app.js";
-import { createApiKey } from "../../../http/auth.js";
 import { decimal } from "./product-export.js";
 
 /** Products out to a fake Shopify: with `products: "export"`, Keel's title, status and prices follow. */
@@ -27,30 +24,7 @@ beforeAll(async () => {
       itemId: `gid://shopify/InventoryItem/70000${i + 1}9`,
     });
   await fake.start();
-  const database = await testDatabase();
-  const db = createDb(database.url, 10);
-  const app = await buildApp({
-    db,
-    logger: process.env.TEST_LOG ? { level: process.env.TEST_LOG } : false,
-    dispatch: {
-      intervalMs: 20,
-      shopify: { client: { backoff: { baseMs: 20, capMs: 200 }, maxAttempts: 3, timeoutMs: 3000 } },
-    },
-  });
-  await app.ready();
-  const { key } = await createApiKey(db, "test");
-  t = {
-    db,
-    app,
-    url: database.url,
-    key,
-    auth: { authorization: `Bearer ${key}` },
-    async close() {
-      await app.close();
-      await db.destroy();
-      await database.drop();
-    },
-  };
+  t = await testApp({ app: { dispatch: SHOPIFY_TEST_DISPATCH } });
   await location(t, "wh1", 10);
   keelId = (await product(t, ["PX-1", "PX-2"])).id;
   await ok(

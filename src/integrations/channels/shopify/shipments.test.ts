@@ -1,10 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FakeShopify } from "../../../../test/fakes/shopify.js";
-import { type TestContext, testDatabase } from "../../../../test/helpers.js";
+import { SHOPIFY_TEST_DISPATCH, type TestContext, testApp } from "../../../../test/helpers.js";
 import { location, ok, product, stock } from "../../../../test/shop.js";
-import { createDb } from "../../../db/pool.js";
-import { buildApp } from "../../../http/app.js";
-import { createApiKey } from "../../../http/auth.js";
 
 /**
  * Shipments back to a fake Shopify, through the real wiring: a Keel fulfilment
@@ -22,30 +19,7 @@ beforeAll(async () => {
   fake = new FakeShopify({ seed: false });
   fake.addLocation(L1);
   await fake.start();
-  const database = await testDatabase();
-  const db = createDb(database.url, 10);
-  const app = await buildApp({
-    db,
-    logger: process.env.TEST_LOG ? { level: process.env.TEST_LOG } : false,
-    dispatch: {
-      intervalMs: 20,
-      shopify: { client: { backoff: { baseMs: 20, capMs: 200 }, maxAttempts: 3, timeoutMs: 3000 } },
-    },
-  });
-  await app.ready();
-  const { key } = await createApiKey(db, "test");
-  t = {
-    db,
-    app,
-    url: database.url,
-    key,
-    auth: { authorization: `Bearer ${key}` },
-    async close() {
-      await app.close();
-      await db.destroy();
-      await database.drop();
-    },
-  };
+  t = await testApp({ app: { dispatch: SHOPIFY_TEST_DISPATCH } });
   await location(t, "wh1", 10);
   await product(t, SKUS);
   for (const sku of SKUS) await stock(t, sku, "wh1", 100);
