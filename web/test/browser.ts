@@ -72,6 +72,19 @@ export async function openPage(
 
 /** axe on the page as it is now: no serious or critical violation. */
 export async function expectAccessible(page: Page, name: string): Promise<void> {
+  // a dialog or toast still fading in or out is half transparent, and axe measures its contrast as
+  // it is that instant: let finite transitions finish first (never a spinner's endless one; 2 s at most)
+  await page.evaluate(() =>
+    Promise.race([
+      Promise.all(
+        document
+          .getAnimations()
+          .filter((a) => a.effect?.getComputedTiming().iterations !== Number.POSITIVE_INFINITY)
+          .map((a) => a.finished.catch(() => undefined)),
+      ),
+      new Promise((r) => setTimeout(r, 2000)),
+    ]),
+  );
   const result = await new AxeBuilder({ page }).analyze();
   const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
   const lines = bad.map(
