@@ -14,7 +14,7 @@ import {
   Title,
 } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
-import { useQuery } from "@tanstack/react-query";
+import { type UseQueryResult, useQuery } from "@tanstack/react-query";
 import { createLink } from "@tanstack/react-router";
 import { type ComponentPropsWithoutRef, forwardRef, type ReactNode } from "react";
 import { useTranslation } from "react-i18next";
@@ -58,6 +58,26 @@ export function Loading() {
       </Group>
     </Center>
   );
+}
+
+/**
+ * A query's three states before its answer, one way everywhere: loading, the
+ * error with a retry, and "none" when `empty` says there is nothing to show.
+ */
+export function QueryView<T>({
+  query,
+  empty,
+  children,
+}: {
+  query: UseQueryResult<T>;
+  empty?: boolean | ((data: T) => boolean);
+  children: (data: T) => ReactNode;
+}) {
+  const { t } = useTranslation();
+  if (query.isPending) return <Loading />;
+  if (query.isError) return <ErrorView error={query.error} onRetry={() => void query.refetch()} />;
+  if (typeof empty === "function" ? empty(query.data) : empty) return <Text c="dimmed">{t("app.none")}</Text>;
+  return <>{children(query.data)}</>;
 }
 
 /** A toast for a failed action, with the server's words. */

@@ -21,7 +21,7 @@ import { get, type Page, patch, post } from "../api";
 import type { AuditEntry, Role, User } from "../ops-types";
 import { type AccessSearch, accessRoute } from "../router";
 import { useCan } from "../session";
-import { ErrorView, Loading, notifyError, notifyOk, PageTitle, ScrollRegion, when } from "../ui";
+import { ErrorView, Loading, notifyError, notifyOk, PageTitle, QueryView, ScrollRegion, when } from "../ui";
 import { ApiKeys } from "./ApiKeys";
 
 function useRoles(enabled: boolean) {
@@ -259,44 +259,40 @@ function Audit({ search, set }: { search: AccessSearch; set: (p: Partial<AccessS
           </Button>
         </Group>
       </form>
-      {q.isPending ? (
-        <Loading />
-      ) : q.isError ? (
-        <ErrorView error={q.error} onRetry={() => void q.refetch()} />
-      ) : rows.length === 0 ? (
-        <Text c="dimmed">{t("app.none")}</Text>
-      ) : (
-        <ScrollRegion label={t("access.tabs.audit")} minWidth={900}>
-          <Table striped>
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>{t("access.at")}</Table.Th>
-                <Table.Th>{t("access.actor")}</Table.Th>
-                <Table.Th>{t("access.action")}</Table.Th>
-                <Table.Th>{t("access.entity")}</Table.Th>
-                <Table.Th>{t("access.after")}</Table.Th>
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {rows.map((a) => (
-                <Table.Tr key={a.id} data-audit={a.id}>
-                  <Table.Td>{when(a.at)}</Table.Td>
-                  <Table.Td>{a.actor}</Table.Td>
-                  <Table.Td>{a.action}</Table.Td>
-                  <Table.Td>
-                    {a.entity_type ?? ""} {a.entity_id ?? ""}
-                  </Table.Td>
-                  <Table.Td>
-                    <Text size="xs" lineClamp={2} ff="monospace">
-                      {a.after === null || a.after === undefined ? "" : JSON.stringify(a.after)}
-                    </Text>
-                  </Table.Td>
+      <QueryView query={q} empty={rows.length === 0}>
+        {(_data) => (
+          <ScrollRegion label={t("access.tabs.audit")} minWidth={900}>
+            <Table striped>
+              <Table.Thead>
+                <Table.Tr>
+                  <Table.Th>{t("access.at")}</Table.Th>
+                  <Table.Th>{t("access.actor")}</Table.Th>
+                  <Table.Th>{t("access.action")}</Table.Th>
+                  <Table.Th>{t("access.entity")}</Table.Th>
+                  <Table.Th>{t("access.after")}</Table.Th>
                 </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
-        </ScrollRegion>
-      )}
+              </Table.Thead>
+              <Table.Tbody>
+                {rows.map((a) => (
+                  <Table.Tr key={a.id} data-audit={a.id}>
+                    <Table.Td>{when(a.at)}</Table.Td>
+                    <Table.Td>{a.actor}</Table.Td>
+                    <Table.Td>{a.action}</Table.Td>
+                    <Table.Td>
+                      {a.entity_type ?? ""} {a.entity_id ?? ""}
+                    </Table.Td>
+                    <Table.Td>
+                      <Text size="xs" lineClamp={2} ff="monospace">
+                        {a.after === null || a.after === undefined ? "" : JSON.stringify(a.after)}
+                      </Text>
+                    </Table.Td>
+                  </Table.Tr>
+                ))}
+              </Table.Tbody>
+            </Table>
+          </ScrollRegion>
+        )}
+      </QueryView>
       {q.hasNextPage && (
         <Button
           variant="default"

@@ -3,7 +3,7 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { del, get, post } from "../api";
-import { ErrorView, Loading, notifyError, notifyOk, StatusBadge, when } from "../ui";
+import { ErrorView, notifyError, notifyOk, QueryView, StatusBadge, when } from "../ui";
 
 interface ApiKey {
   id: number;
@@ -69,44 +69,45 @@ export function ApiKeys({ roles }: { roles: string[] }) {
           <Code block>{shown}</Code>
         </Stack>
       )}
-      {keys.isPending ? (
-        <Loading />
-      ) : keys.isError ? (
-        <ErrorView error={keys.error} onRetry={() => void keys.refetch()} />
-      ) : (
-        <Table striped>
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th>{t("access.keyName")}</Table.Th>
-              <Table.Th>{t("access.prefix")}</Table.Th>
-              <Table.Th>{t("access.roles")}</Table.Th>
-              <Table.Th>{t("access.created")}</Table.Th>
-              <Table.Th />
-            </Table.Tr>
-          </Table.Thead>
-          <Table.Tbody>
-            {keys.data.data.map((k) => (
-              <Table.Tr key={k.id} data-api-key={k.name}>
-                <Table.Td>{k.name}</Table.Td>
-                <Table.Td>
-                  <Code>{k.prefix}…</Code>
-                </Table.Td>
-                <Table.Td>{k.roles.join(", ")}</Table.Td>
-                <Table.Td>{when(k.created_at)}</Table.Td>
-                <Table.Td>
-                  {k.revoked_at ? (
-                    <StatusBadge code="cancelled" text={t("access.revokedAt", { at: when(k.revoked_at) })} />
-                  ) : (
-                    <Button size="compact-xs" variant="light" color="red" onClick={() => void revoke(k)}>
-                      {t("access.revoke")}
-                    </Button>
-                  )}
-                </Table.Td>
+      <QueryView query={keys}>
+        {(data) => (
+          <Table striped>
+            <Table.Thead>
+              <Table.Tr>
+                <Table.Th>{t("access.keyName")}</Table.Th>
+                <Table.Th>{t("access.prefix")}</Table.Th>
+                <Table.Th>{t("access.roles")}</Table.Th>
+                <Table.Th>{t("access.created")}</Table.Th>
+                <Table.Th />
               </Table.Tr>
-            ))}
-          </Table.Tbody>
-        </Table>
-      )}
+            </Table.Thead>
+            <Table.Tbody>
+              {data.data.map((k) => (
+                <Table.Tr key={k.id} data-api-key={k.name}>
+                  <Table.Td>{k.name}</Table.Td>
+                  <Table.Td>
+                    <Code>{k.prefix}…</Code>
+                  </Table.Td>
+                  <Table.Td>{k.roles.join(", ")}</Table.Td>
+                  <Table.Td>{when(k.created_at)}</Table.Td>
+                  <Table.Td>
+                    {k.revoked_at ? (
+                      <StatusBadge
+                        code="cancelled"
+                        text={t("access.revokedAt", { at: when(k.revoked_at) })}
+                      />
+                    ) : (
+                      <Button size="compact-xs" variant="light" color="red" onClick={() => void revoke(k)}>
+                        {t("access.revoke")}
+                      </Button>
+                    )}
+                  </Table.Td>
+                </Table.Tr>
+              ))}
+            </Table.Tbody>
+          </Table>
+        )}
+      </QueryView>
     </Stack>
   );
 }

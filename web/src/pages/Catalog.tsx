@@ -16,7 +16,16 @@ import { type FormEvent, useMemo, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { get, type Page, post } from "../api";
 import { useCan } from "../session";
-import { AnchorLink, ErrorView, Loading, money, notifyOk, PageTitle, StatusBadge, useLocations } from "../ui";
+import {
+  AnchorLink,
+  ErrorView,
+  money,
+  notifyOk,
+  PageTitle,
+  QueryView,
+  StatusBadge,
+  useLocations,
+} from "../ui";
 
 interface Variant {
   sku: string;
@@ -202,48 +211,44 @@ function Products() {
         </form>
         {can("catalog:write") && <Button onClick={() => setAdding(true)}>{t("catalog.newProduct")}</Button>}
       </Group>
-      {products.isPending ? (
-        <Loading />
-      ) : products.isError ? (
-        <ErrorView error={products.error} onRetry={() => void products.refetch()} />
-      ) : rows.length === 0 ? (
-        <Text c="dimmed">{t("app.none")}</Text>
-      ) : (
-        <Table.ScrollContainer minWidth={720}>
-          <Table striped>
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>{t("catalog.product")}</Table.Th>
-                <Table.Th>{t("catalog.status")}</Table.Th>
-                <Table.Th>{t("catalog.variants")}</Table.Th>
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {rows.map((p) => (
-                <Table.Tr key={p.id} data-product={p.title}>
-                  <Table.Td>{p.title}</Table.Td>
-                  <Table.Td>
-                    <StatusBadge code={p.status} text={t(`catalog.statuses.${p.status}`)} />
-                  </Table.Td>
-                  <Table.Td>
-                    <Stack gap={2}>
-                      {p.variants.map((v) => (
-                        <Text key={v.sku} size="sm" data-sku={v.sku}>
-                          <AnchorLink to="/ledger" search={{ sku: v.sku }} size="sm">
-                            {v.sku}
-                          </AnchorLink>{" "}
-                          {Object.values(v.options).join(" / ")} · {money(v.price, v.currency)}
-                          {v.barcode ? ` · ${v.barcode}` : ""}
-                        </Text>
-                      ))}
-                    </Stack>
-                  </Table.Td>
+      <QueryView query={products} empty={rows.length === 0}>
+        {(_data) => (
+          <Table.ScrollContainer minWidth={720}>
+            <Table striped>
+              <Table.Thead>
+                <Table.Tr>
+                  <Table.Th>{t("catalog.product")}</Table.Th>
+                  <Table.Th>{t("catalog.status")}</Table.Th>
+                  <Table.Th>{t("catalog.variants")}</Table.Th>
                 </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
-        </Table.ScrollContainer>
-      )}
+              </Table.Thead>
+              <Table.Tbody>
+                {rows.map((p) => (
+                  <Table.Tr key={p.id} data-product={p.title}>
+                    <Table.Td>{p.title}</Table.Td>
+                    <Table.Td>
+                      <StatusBadge code={p.status} text={t(`catalog.statuses.${p.status}`)} />
+                    </Table.Td>
+                    <Table.Td>
+                      <Stack gap={2}>
+                        {p.variants.map((v) => (
+                          <Text key={v.sku} size="sm" data-sku={v.sku}>
+                            <AnchorLink to="/ledger" search={{ sku: v.sku }} size="sm">
+                              {v.sku}
+                            </AnchorLink>{" "}
+                            {Object.values(v.options).join(" / ")} · {money(v.price, v.currency)}
+                            {v.barcode ? ` · ${v.barcode}` : ""}
+                          </Text>
+                        ))}
+                      </Stack>
+                    </Table.Td>
+                  </Table.Tr>
+                ))}
+              </Table.Tbody>
+            </Table>
+          </Table.ScrollContainer>
+        )}
+      </QueryView>
       {products.hasNextPage && (
         <Button
           variant="default"
@@ -325,30 +330,28 @@ function Locations() {
           </Group>
         </form>
       )}
-      {locations.isPending ? (
-        <Loading />
-      ) : locations.isError ? (
-        <ErrorView error={locations.error} onRetry={() => void locations.refetch()} />
-      ) : (
-        <Table striped>
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th>{t("catalog.code")}</Table.Th>
-              <Table.Th>{t("catalog.name")}</Table.Th>
-              <Table.Th>{t("catalog.kind")}</Table.Th>
-            </Table.Tr>
-          </Table.Thead>
-          <Table.Tbody>
-            {locations.data.data.map((l) => (
-              <Table.Tr key={l.code} data-location={l.code}>
-                <Table.Td>{l.code}</Table.Td>
-                <Table.Td>{l.name}</Table.Td>
-                <Table.Td>{t(`catalog.kinds.${l.kind}`, { defaultValue: l.kind })}</Table.Td>
+      <QueryView query={locations}>
+        {(data) => (
+          <Table striped>
+            <Table.Thead>
+              <Table.Tr>
+                <Table.Th>{t("catalog.code")}</Table.Th>
+                <Table.Th>{t("catalog.name")}</Table.Th>
+                <Table.Th>{t("catalog.kind")}</Table.Th>
               </Table.Tr>
-            ))}
-          </Table.Tbody>
-        </Table>
-      )}
+            </Table.Thead>
+            <Table.Tbody>
+              {data.data.map((l) => (
+                <Table.Tr key={l.code} data-location={l.code}>
+                  <Table.Td>{l.code}</Table.Td>
+                  <Table.Td>{l.name}</Table.Td>
+                  <Table.Td>{t(`catalog.kinds.${l.kind}`, { defaultValue: l.kind })}</Table.Td>
+                </Table.Tr>
+              ))}
+            </Table.Tbody>
+          </Table>
+        )}
+      </QueryView>
     </Stack>
   );
 }

@@ -1,4 +1,4 @@
-import { Button, Checkbox, Group, Select, Stack, Table, Text, TextInput } from "@mantine/core";
+import { Button, Checkbox, Group, Select, Stack, Table, TextInput } from "@mantine/core";
 import { useQuery } from "@tanstack/react-query";
 import { useNavigate } from "@tanstack/react-router";
 import { type FormEvent, useState } from "react";
@@ -6,7 +6,7 @@ import { useTranslation } from "react-i18next";
 import { get, post } from "../api";
 import type { Count } from "../ops-types";
 import { useCan } from "../session";
-import { AnchorLink, ErrorView, Loading, PageTitle, Section, StatusBadge, useLocations, when } from "../ui";
+import { AnchorLink, ErrorView, PageTitle, QueryView, Section, StatusBadge, useLocations, when } from "../ui";
 
 function StartCount() {
   const { t } = useTranslation();
@@ -94,48 +94,44 @@ export function CountsPage() {
         onChange={setStatus}
         w={240}
       />
-      {q.isPending ? (
-        <Loading />
-      ) : q.isError ? (
-        <ErrorView error={q.error} onRetry={() => void q.refetch()} />
-      ) : q.data.data.length === 0 ? (
-        <Text c="dimmed">{t("app.none")}</Text>
-      ) : (
-        <Table.ScrollContainer minWidth={640}>
-          <Table striped>
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>{t("counts.count")}</Table.Th>
-                <Table.Th>{t("counts.location")}</Table.Th>
-                <Table.Th>{t("counts.status")}</Table.Th>
-                <Table.Th ta="right">{t("counts.counted")}</Table.Th>
-                <Table.Th ta="right">{t("counts.withVariance")}</Table.Th>
-                <Table.Th>{t("counts.started")}</Table.Th>
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {q.data.data.map((c) => (
-                <Table.Tr key={c.id} data-count-row={c.id}>
-                  <Table.Td>
-                    <AnchorLink to="/counts/$id" params={{ id: String(c.id) }}>
-                      #{c.id}
-                    </AnchorLink>
-                  </Table.Td>
-                  <Table.Td>{c.location}</Table.Td>
-                  <Table.Td>
-                    <StatusBadge code={c.status} text={t(`counts.statuses.${c.status}`)} />
-                  </Table.Td>
-                  <Table.Td ta="right">
-                    {c.summary.counted} / {c.summary.lines}
-                  </Table.Td>
-                  <Table.Td ta="right">{c.summary.with_variance}</Table.Td>
-                  <Table.Td>{when(c.created_at)}</Table.Td>
+      <QueryView query={q} empty={(data) => data.data.length === 0}>
+        {(data) => (
+          <Table.ScrollContainer minWidth={640}>
+            <Table striped>
+              <Table.Thead>
+                <Table.Tr>
+                  <Table.Th>{t("counts.count")}</Table.Th>
+                  <Table.Th>{t("counts.location")}</Table.Th>
+                  <Table.Th>{t("counts.status")}</Table.Th>
+                  <Table.Th ta="right">{t("counts.counted")}</Table.Th>
+                  <Table.Th ta="right">{t("counts.withVariance")}</Table.Th>
+                  <Table.Th>{t("counts.started")}</Table.Th>
                 </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
-        </Table.ScrollContainer>
-      )}
+              </Table.Thead>
+              <Table.Tbody>
+                {data.data.map((c) => (
+                  <Table.Tr key={c.id} data-count-row={c.id}>
+                    <Table.Td>
+                      <AnchorLink to="/counts/$id" params={{ id: String(c.id) }}>
+                        #{c.id}
+                      </AnchorLink>
+                    </Table.Td>
+                    <Table.Td>{c.location}</Table.Td>
+                    <Table.Td>
+                      <StatusBadge code={c.status} text={t(`counts.statuses.${c.status}`)} />
+                    </Table.Td>
+                    <Table.Td ta="right">
+                      {c.summary.counted} / {c.summary.lines}
+                    </Table.Td>
+                    <Table.Td ta="right">{c.summary.with_variance}</Table.Td>
+                    <Table.Td>{when(c.created_at)}</Table.Td>
+                  </Table.Tr>
+                ))}
+              </Table.Tbody>
+            </Table>
+          </Table.ScrollContainer>
+        )}
+      </QueryView>
     </Stack>
   );
 }

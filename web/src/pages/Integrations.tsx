@@ -5,7 +5,18 @@ import { useTranslation } from "react-i18next";
 import { get, type Page, post } from "../api";
 import type { Channel, ChannelHealth, Failure, IntegrationHealth } from "../ops-types";
 import { useCan } from "../session";
-import { age, ErrorView, Loading, notifyError, notifyOk, PageTitle, Section, StatusBadge, when } from "../ui";
+import {
+  age,
+  ErrorView,
+  Loading,
+  notifyError,
+  notifyOk,
+  PageTitle,
+  QueryView,
+  Section,
+  StatusBadge,
+  when,
+} from "../ui";
 import { NewChannel } from "./NewChannel";
 import { Webhooks } from "./Webhooks";
 
@@ -96,34 +107,30 @@ export function IntegrationsPage() {
       )}
       <Section title={t("integrations.channels")}>
         {can("integrations:manage") && <NewChannel />}
-        {channels.isPending ? (
-          <Loading />
-        ) : channels.isError ? (
-          <ErrorView error={channels.error} onRetry={() => void channels.refetch()} />
-        ) : channels.data.data.length === 0 ? (
-          <Text c="dimmed">{t("app.none")}</Text>
-        ) : (
-          <Table.ScrollContainer minWidth={720}>
-            <Table striped>
-              <Table.Thead>
-                <Table.Tr>
-                  <Table.Th>{t("integrations.name")}</Table.Th>
-                  <Table.Th>{t("integrations.code")}</Table.Th>
-                  <Table.Th>{t("integrations.kind")}</Table.Th>
-                  <Table.Th>{t("integrations.state")}</Table.Th>
-                  <Table.Th>{t("integrations.lastSuccess")}</Table.Th>
-                  <Table.Th ta="right">{t("integrations.pending")}</Table.Th>
-                  <Table.Th ta="right">{t("integrations.failures24h")}</Table.Th>
-                </Table.Tr>
-              </Table.Thead>
-              <Table.Tbody>
-                {channels.data.data.map((c) => (
-                  <ChannelRow key={c.code} c={c} />
-                ))}
-              </Table.Tbody>
-            </Table>
-          </Table.ScrollContainer>
-        )}
+        <QueryView query={channels} empty={(data) => data.data.length === 0}>
+          {(data) => (
+            <Table.ScrollContainer minWidth={720}>
+              <Table striped>
+                <Table.Thead>
+                  <Table.Tr>
+                    <Table.Th>{t("integrations.name")}</Table.Th>
+                    <Table.Th>{t("integrations.code")}</Table.Th>
+                    <Table.Th>{t("integrations.kind")}</Table.Th>
+                    <Table.Th>{t("integrations.state")}</Table.Th>
+                    <Table.Th>{t("integrations.lastSuccess")}</Table.Th>
+                    <Table.Th ta="right">{t("integrations.pending")}</Table.Th>
+                    <Table.Th ta="right">{t("integrations.failures24h")}</Table.Th>
+                  </Table.Tr>
+                </Table.Thead>
+                <Table.Tbody>
+                  {data.data.map((c) => (
+                    <ChannelRow key={c.code} c={c} />
+                  ))}
+                </Table.Tbody>
+              </Table>
+            </Table.ScrollContainer>
+          )}
+        </QueryView>
       </Section>
       <Section title={t("integrations.failures")}>
         {failures.isPending ? (

@@ -7,7 +7,7 @@ import { get, type Page } from "../api";
 import { label } from "../i18n";
 import { type LedgerSearch, ledgerRoute } from "../router";
 import type { Bucket, Level, Location, Movement } from "../types";
-import { ErrorView, Loading, when } from "../ui";
+import { QueryView, when } from "../ui";
 import { useReasons } from "./Stock";
 
 /**
@@ -109,52 +109,48 @@ export function LedgerPage() {
           </Alert>
         )
       )}
-      {movements.isPending ? (
-        <Loading />
-      ) : movements.isError ? (
-        <ErrorView error={movements.error} onRetry={() => void movements.refetch()} />
-      ) : rows.length === 0 ? (
-        <Text c="dimmed">{t("app.none")}</Text>
-      ) : (
-        <Table.ScrollContainer minWidth={800}>
-          <Table striped>
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>{t("ledger.at")}</Table.Th>
-                <Table.Th>{t("ledger.sku")}</Table.Th>
-                <Table.Th>{t("ledger.location")}</Table.Th>
-                <Table.Th>{t("ledger.bucket")}</Table.Th>
-                <Table.Th ta="right">{t("ledger.delta")}</Table.Th>
-                {balances && <Table.Th ta="right">{t("ledger.balance")}</Table.Th>}
-                <Table.Th>{t("ledger.reason")}</Table.Th>
-                <Table.Th>{t("ledger.reference")}</Table.Th>
-                <Table.Th>{t("ledger.actor")}</Table.Th>
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {rows.map((m, i) => (
-                <Table.Tr key={m.id} data-movement={m.id}>
-                  <Table.Td>{when(m.created_at)}</Table.Td>
-                  <Table.Td>{m.sku}</Table.Td>
-                  <Table.Td>{m.location}</Table.Td>
-                  <Table.Td>{label("buckets", m.bucket)}</Table.Td>
-                  <Table.Td ta="right" c={m.delta < 0 ? "red.9" : "teal.9"}>
-                    {m.delta > 0 ? `+${m.delta}` : m.delta}
-                  </Table.Td>
-                  {balances && (
-                    <Table.Td ta="right" data-balance>
-                      {balances[i]}
-                    </Table.Td>
-                  )}
-                  <Table.Td>{m.reason}</Table.Td>
-                  <Table.Td>{m.reference ?? ""}</Table.Td>
-                  <Table.Td>{m.actor}</Table.Td>
+      <QueryView query={movements} empty={rows.length === 0}>
+        {(_data) => (
+          <Table.ScrollContainer minWidth={800}>
+            <Table striped>
+              <Table.Thead>
+                <Table.Tr>
+                  <Table.Th>{t("ledger.at")}</Table.Th>
+                  <Table.Th>{t("ledger.sku")}</Table.Th>
+                  <Table.Th>{t("ledger.location")}</Table.Th>
+                  <Table.Th>{t("ledger.bucket")}</Table.Th>
+                  <Table.Th ta="right">{t("ledger.delta")}</Table.Th>
+                  {balances && <Table.Th ta="right">{t("ledger.balance")}</Table.Th>}
+                  <Table.Th>{t("ledger.reason")}</Table.Th>
+                  <Table.Th>{t("ledger.reference")}</Table.Th>
+                  <Table.Th>{t("ledger.actor")}</Table.Th>
                 </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
-        </Table.ScrollContainer>
-      )}
+              </Table.Thead>
+              <Table.Tbody>
+                {rows.map((m, i) => (
+                  <Table.Tr key={m.id} data-movement={m.id}>
+                    <Table.Td>{when(m.created_at)}</Table.Td>
+                    <Table.Td>{m.sku}</Table.Td>
+                    <Table.Td>{m.location}</Table.Td>
+                    <Table.Td>{label("buckets", m.bucket)}</Table.Td>
+                    <Table.Td ta="right" c={m.delta < 0 ? "red.9" : "teal.9"}>
+                      {m.delta > 0 ? `+${m.delta}` : m.delta}
+                    </Table.Td>
+                    {balances && (
+                      <Table.Td ta="right" data-balance>
+                        {balances[i]}
+                      </Table.Td>
+                    )}
+                    <Table.Td>{m.reason}</Table.Td>
+                    <Table.Td>{m.reference ?? ""}</Table.Td>
+                    <Table.Td>{m.actor}</Table.Td>
+                  </Table.Tr>
+                ))}
+              </Table.Tbody>
+            </Table>
+          </Table.ScrollContainer>
+        )}
+      </QueryView>
       {movements.hasNextPage && (
         <Button
           variant="default"

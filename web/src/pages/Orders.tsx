@@ -21,7 +21,7 @@ import { label } from "../i18n";
 import { type OrdersSearch, ordersRoute } from "../router";
 import { useCan } from "../session";
 import { HOLD_CODES, type Location, ORDER_STATUSES, type OrderSummary, PAYMENT_STATUSES } from "../types";
-import { AnchorLink, age, ErrorView, Loading, money, notifyOk, StatusBadge } from "../ui";
+import { AnchorLink, age, ErrorView, money, notifyOk, QueryView, StatusBadge } from "../ui";
 import { SavedViews } from "./SavedViews";
 
 type BulkAction = "approve" | "hold" | "release" | "cancel";
@@ -226,86 +226,82 @@ export function OrdersPage() {
           </Stack>
         </form>
       </Modal>
-      {list.isPending ? (
-        <Loading />
-      ) : list.isError ? (
-        <ErrorView error={list.error} onRetry={() => void list.refetch()} />
-      ) : rows.length === 0 ? (
-        <Text c="dimmed">{t("app.none")}</Text>
-      ) : (
-        <Table.ScrollContainer minWidth={800}>
-          <Table striped highlightOnHover>
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th w={40}>
-                  {actions.length > 0 && (
-                    <Checkbox
-                      aria-label={t("orders.selectAll")}
-                      checked={allChecked}
-                      indeterminate={selected.size > 0 && !allChecked}
-                      onChange={() => setSelected(allChecked ? new Set() : new Set(rows.map((r) => r.id)))}
-                    />
-                  )}
-                </Table.Th>
-                <Table.Th>{t("orders.number")}</Table.Th>
-                <Table.Th>{t("orders.status")}</Table.Th>
-                <Table.Th>{t("orders.payment")}</Table.Th>
-                <Table.Th>{t("orders.fulfillment")}</Table.Th>
-                <Table.Th>{t("orders.channel")}</Table.Th>
-                <Table.Th>{t("orders.customer")}</Table.Th>
-                <Table.Th ta="right">{t("orders.total")}</Table.Th>
-                <Table.Th>{t("orders.placed")}</Table.Th>
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {rows.map((o) => (
-                <Table.Tr key={o.id} data-order={o.number}>
-                  <Table.Td>
+      <QueryView query={list} empty={rows.length === 0}>
+        {(_data) => (
+          <Table.ScrollContainer minWidth={800}>
+            <Table striped highlightOnHover>
+              <Table.Thead>
+                <Table.Tr>
+                  <Table.Th w={40}>
                     {actions.length > 0 && (
                       <Checkbox
-                        aria-label={t("orders.selectOne", { number: o.number })}
-                        checked={selected.has(o.id)}
-                        onChange={() => {
-                          const next = new Set(selected);
-                          if (next.has(o.id)) next.delete(o.id);
-                          else next.add(o.id);
-                          setSelected(next);
-                        }}
+                        aria-label={t("orders.selectAll")}
+                        checked={allChecked}
+                        indeterminate={selected.size > 0 && !allChecked}
+                        onChange={() => setSelected(allChecked ? new Set() : new Set(rows.map((r) => r.id)))}
                       />
                     )}
-                  </Table.Td>
-                  <Table.Td>
-                    <AnchorLink to="/orders/$id" params={{ id: String(o.id) }}>
-                      {o.number}
-                    </AnchorLink>
-                  </Table.Td>
-                  <Table.Td>
-                    <Group gap={4}>
-                      <StatusBadge code={o.status} />
-                      {o.overdue && (
-                        <Badge color="red" variant="outline">
-                          {t("orders.overdueBadge")}
-                        </Badge>
-                      )}
-                      {o.hold_reasons.map((h) => (
-                        <Badge key={h.code} color="orange" variant="outline" title={h.detail}>
-                          {label("hold", h.code)}
-                        </Badge>
-                      ))}
-                    </Group>
-                  </Table.Td>
-                  <Table.Td>{label("status", o.payment_status)}</Table.Td>
-                  <Table.Td>{label("status", o.fulfillment_status)}</Table.Td>
-                  <Table.Td>{o.channel}</Table.Td>
-                  <Table.Td>{o.customer_email}</Table.Td>
-                  <Table.Td ta="right">{money(o.total, o.currency)}</Table.Td>
-                  <Table.Td title={o.placed_at}>{age(o.placed_at)}</Table.Td>
+                  </Table.Th>
+                  <Table.Th>{t("orders.number")}</Table.Th>
+                  <Table.Th>{t("orders.status")}</Table.Th>
+                  <Table.Th>{t("orders.payment")}</Table.Th>
+                  <Table.Th>{t("orders.fulfillment")}</Table.Th>
+                  <Table.Th>{t("orders.channel")}</Table.Th>
+                  <Table.Th>{t("orders.customer")}</Table.Th>
+                  <Table.Th ta="right">{t("orders.total")}</Table.Th>
+                  <Table.Th>{t("orders.placed")}</Table.Th>
                 </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
-        </Table.ScrollContainer>
-      )}
+              </Table.Thead>
+              <Table.Tbody>
+                {rows.map((o) => (
+                  <Table.Tr key={o.id} data-order={o.number}>
+                    <Table.Td>
+                      {actions.length > 0 && (
+                        <Checkbox
+                          aria-label={t("orders.selectOne", { number: o.number })}
+                          checked={selected.has(o.id)}
+                          onChange={() => {
+                            const next = new Set(selected);
+                            if (next.has(o.id)) next.delete(o.id);
+                            else next.add(o.id);
+                            setSelected(next);
+                          }}
+                        />
+                      )}
+                    </Table.Td>
+                    <Table.Td>
+                      <AnchorLink to="/orders/$id" params={{ id: String(o.id) }}>
+                        {o.number}
+                      </AnchorLink>
+                    </Table.Td>
+                    <Table.Td>
+                      <Group gap={4}>
+                        <StatusBadge code={o.status} />
+                        {o.overdue && (
+                          <Badge color="red" variant="outline">
+                            {t("orders.overdueBadge")}
+                          </Badge>
+                        )}
+                        {o.hold_reasons.map((h) => (
+                          <Badge key={h.code} color="orange" variant="outline" title={h.detail}>
+                            {label("hold", h.code)}
+                          </Badge>
+                        ))}
+                      </Group>
+                    </Table.Td>
+                    <Table.Td>{label("status", o.payment_status)}</Table.Td>
+                    <Table.Td>{label("status", o.fulfillment_status)}</Table.Td>
+                    <Table.Td>{o.channel}</Table.Td>
+                    <Table.Td>{o.customer_email}</Table.Td>
+                    <Table.Td ta="right">{money(o.total, o.currency)}</Table.Td>
+                    <Table.Td title={o.placed_at}>{age(o.placed_at)}</Table.Td>
+                  </Table.Tr>
+                ))}
+              </Table.Tbody>
+            </Table>
+          </Table.ScrollContainer>
+        )}
+      </QueryView>
       <Group>
         <Text size="sm" c="dimmed">
           {t("orders.loadedOf", { count: rows.length })}

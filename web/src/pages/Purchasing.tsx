@@ -26,6 +26,7 @@ import {
   notifyError,
   notifyOk,
   PageTitle,
+  QueryView,
   StatusBadge,
   useLocations,
   when,
@@ -49,54 +50,50 @@ function Orders({ status, setStatus }: { status?: string; setStatus: (s?: string
         onChange={(v) => setStatus(v ?? undefined)}
         w={240}
       />
-      {q.isPending ? (
-        <Loading />
-      ) : q.isError ? (
-        <ErrorView error={q.error} onRetry={() => void q.refetch()} />
-      ) : q.data.data.length === 0 ? (
-        <Text c="dimmed">{t("app.none")}</Text>
-      ) : (
-        <Table.ScrollContainer minWidth={720}>
-          <Table striped>
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>{t("po.number")}</Table.Th>
-                <Table.Th>{t("po.supplier")}</Table.Th>
-                <Table.Th>{t("po.location")}</Table.Th>
-                <Table.Th>{t("po.status")}</Table.Th>
-                <Table.Th>{t("po.expected")}</Table.Th>
-                <Table.Th ta="right">{t("po.received")}</Table.Th>
-                <Table.Th ta="right">{t("po.total")}</Table.Th>
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {q.data.data.map((p) => {
-                const ordered = p.lines.reduce((n, l) => n + l.quantity, 0);
-                const received = p.lines.reduce((n, l) => n + l.received, 0);
-                return (
-                  <Table.Tr key={p.id} data-po={p.number}>
-                    <Table.Td>
-                      <AnchorLink to="/purchasing/$id" params={{ id: String(p.id) }}>
-                        {p.number}
-                      </AnchorLink>
-                    </Table.Td>
-                    <Table.Td>{p.supplier}</Table.Td>
-                    <Table.Td>{p.location}</Table.Td>
-                    <Table.Td>
-                      <StatusBadge code={p.status} text={t(`po.statuses.${p.status}`)} />
-                    </Table.Td>
-                    <Table.Td>{p.expected_date ?? "—"}</Table.Td>
-                    <Table.Td ta="right">
-                      {received} / {ordered}
-                    </Table.Td>
-                    <Table.Td ta="right">{money(p.total, p.currency)}</Table.Td>
-                  </Table.Tr>
-                );
-              })}
-            </Table.Tbody>
-          </Table>
-        </Table.ScrollContainer>
-      )}
+      <QueryView query={q} empty={(data) => data.data.length === 0}>
+        {(data) => (
+          <Table.ScrollContainer minWidth={720}>
+            <Table striped>
+              <Table.Thead>
+                <Table.Tr>
+                  <Table.Th>{t("po.number")}</Table.Th>
+                  <Table.Th>{t("po.supplier")}</Table.Th>
+                  <Table.Th>{t("po.location")}</Table.Th>
+                  <Table.Th>{t("po.status")}</Table.Th>
+                  <Table.Th>{t("po.expected")}</Table.Th>
+                  <Table.Th ta="right">{t("po.received")}</Table.Th>
+                  <Table.Th ta="right">{t("po.total")}</Table.Th>
+                </Table.Tr>
+              </Table.Thead>
+              <Table.Tbody>
+                {data.data.map((p) => {
+                  const ordered = p.lines.reduce((n, l) => n + l.quantity, 0);
+                  const received = p.lines.reduce((n, l) => n + l.received, 0);
+                  return (
+                    <Table.Tr key={p.id} data-po={p.number}>
+                      <Table.Td>
+                        <AnchorLink to="/purchasing/$id" params={{ id: String(p.id) }}>
+                          {p.number}
+                        </AnchorLink>
+                      </Table.Td>
+                      <Table.Td>{p.supplier}</Table.Td>
+                      <Table.Td>{p.location}</Table.Td>
+                      <Table.Td>
+                        <StatusBadge code={p.status} text={t(`po.statuses.${p.status}`)} />
+                      </Table.Td>
+                      <Table.Td>{p.expected_date ?? "—"}</Table.Td>
+                      <Table.Td ta="right">
+                        {received} / {ordered}
+                      </Table.Td>
+                      <Table.Td ta="right">{money(p.total, p.currency)}</Table.Td>
+                    </Table.Tr>
+                  );
+                })}
+              </Table.Tbody>
+            </Table>
+          </Table.ScrollContainer>
+        )}
+      </QueryView>
     </Stack>
   );
 }
@@ -281,32 +278,30 @@ function Suppliers() {
           </Group>
         </form>
       )}
-      {q.isPending ? (
-        <Loading />
-      ) : q.isError ? (
-        <ErrorView error={q.error} onRetry={() => void q.refetch()} />
-      ) : (
-        <Table striped>
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th>{t("po.code")}</Table.Th>
-              <Table.Th>{t("po.name")}</Table.Th>
-              <Table.Th ta="right">{t("po.leadTime")}</Table.Th>
-              <Table.Th>{t("po.created")}</Table.Th>
-            </Table.Tr>
-          </Table.Thead>
-          <Table.Tbody>
-            {q.data.data.map((s) => (
-              <Table.Tr key={s.code} data-supplier={s.code}>
-                <Table.Td>{s.code}</Table.Td>
-                <Table.Td>{s.name}</Table.Td>
-                <Table.Td ta="right">{s.lead_time_days}</Table.Td>
-                <Table.Td>{when(s.created_at)}</Table.Td>
+      <QueryView query={q}>
+        {(data) => (
+          <Table striped>
+            <Table.Thead>
+              <Table.Tr>
+                <Table.Th>{t("po.code")}</Table.Th>
+                <Table.Th>{t("po.name")}</Table.Th>
+                <Table.Th ta="right">{t("po.leadTime")}</Table.Th>
+                <Table.Th>{t("po.created")}</Table.Th>
               </Table.Tr>
-            ))}
-          </Table.Tbody>
-        </Table>
-      )}
+            </Table.Thead>
+            <Table.Tbody>
+              {data.data.map((s) => (
+                <Table.Tr key={s.code} data-supplier={s.code}>
+                  <Table.Td>{s.code}</Table.Td>
+                  <Table.Td>{s.name}</Table.Td>
+                  <Table.Td ta="right">{s.lead_time_days}</Table.Td>
+                  <Table.Td>{when(s.created_at)}</Table.Td>
+                </Table.Tr>
+              ))}
+            </Table.Tbody>
+          </Table>
+        )}
+      </QueryView>
     </Stack>
   );
 }

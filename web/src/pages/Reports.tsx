@@ -16,6 +16,7 @@ import {
   Loading,
   notifyError,
   PageTitle,
+  QueryView,
   ScrollRegion,
   Section,
   StatusBadge,
@@ -173,55 +174,51 @@ function ReportView({ search, set }: { search: ReportsSearch; set: (p: Partial<R
           {t("orders.exportCsv")}
         </Anchor>
       </Group>
-      {q.isPending ? (
-        <Loading />
-      ) : q.isError ? (
-        <ErrorView error={q.error} onRetry={() => void q.refetch()} />
-      ) : rows.length === 0 ? (
-        <Text c="dimmed">{t("app.none")}</Text>
-      ) : (
-        <>
-          {value && (
-            <figure style={{ margin: 0 }} aria-label={t("reports.chartOf", { measure: value })} data-chart>
-              <BarChart
-                h={280}
-                data={chart}
-                dataKey="label"
-                series={[{ name: value, color: "indigo.7" }]}
-                tickLine="y"
-              />
-            </figure>
-          )}
-          <Text size="xs" c="dimmed">
-            {t("reports.computed", { at: when(q.data.computed_at), source: q.data.source })}
-          </Text>
-          <Table.ScrollContainer minWidth={720}>
-            <Table striped data-report={def.name}>
-              <Table.Thead>
-                <Table.Tr>
-                  {columns.map((c) => (
-                    <Table.Th key={c}>{c}</Table.Th>
-                  ))}
-                  <Table.Th />
-                </Table.Tr>
-              </Table.Thead>
-              <Table.Tbody>
-                {rows.map((r, i) => (
-                  // biome-ignore lint/suspicious/noArrayIndexKey: report rows have no key of their own
-                  <Table.Tr key={i} data-report-row>
+      <QueryView query={q} empty={rows.length === 0}>
+        {(data) => (
+          <>
+            {value && (
+              <figure style={{ margin: 0 }} aria-label={t("reports.chartOf", { measure: value })} data-chart>
+                <BarChart
+                  h={280}
+                  data={chart}
+                  dataKey="label"
+                  series={[{ name: value, color: "indigo.7" }]}
+                  tickLine="y"
+                />
+              </figure>
+            )}
+            <Text size="xs" c="dimmed">
+              {t("reports.computed", { at: when(data.computed_at), source: data.source })}
+            </Text>
+            <Table.ScrollContainer minWidth={720}>
+              <Table striped data-report={def.name}>
+                <Table.Thead>
+                  <Table.Tr>
                     {columns.map((c) => (
-                      <Table.Td key={c}>{cell(r[c])}</Table.Td>
+                      <Table.Th key={c}>{c}</Table.Th>
                     ))}
-                    <Table.Td>
-                      <DrillLink drill={r.drill} />
-                    </Table.Td>
+                    <Table.Th />
                   </Table.Tr>
-                ))}
-              </Table.Tbody>
-            </Table>
-          </Table.ScrollContainer>
-        </>
-      )}
+                </Table.Thead>
+                <Table.Tbody>
+                  {rows.map((r, i) => (
+                    // biome-ignore lint/suspicious/noArrayIndexKey: report rows have no key of their own
+                    <Table.Tr key={i} data-report-row>
+                      {columns.map((c) => (
+                        <Table.Td key={c}>{cell(r[c])}</Table.Td>
+                      ))}
+                      <Table.Td>
+                        <DrillLink drill={r.drill} />
+                      </Table.Td>
+                    </Table.Tr>
+                  ))}
+                </Table.Tbody>
+              </Table>
+            </Table.ScrollContainer>
+          </>
+        )}
+      </QueryView>
     </Stack>
   );
 }
@@ -253,51 +250,47 @@ function Alerts() {
         allowDeselect={false}
         w={200}
       />
-      {q.isPending ? (
-        <Loading />
-      ) : q.isError ? (
-        <ErrorView error={q.error} onRetry={() => void q.refetch()} />
-      ) : q.data.data.length === 0 ? (
-        <Text c="dimmed">{t("app.none")}</Text>
-      ) : (
-        <Table striped>
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th>{t("reports.kind")}</Table.Th>
-              <Table.Th>{t("reports.subject")}</Table.Th>
-              <Table.Th>{t("reports.status")}</Table.Th>
-              <Table.Th>{t("reports.opened")}</Table.Th>
-              <Table.Th>{t("reports.evidence")}</Table.Th>
-              <Table.Th />
-            </Table.Tr>
-          </Table.Thead>
-          <Table.Tbody>
-            {q.data.data.map((a) => (
-              <Table.Tr key={a.id} data-alert={a.key}>
-                <Table.Td>{t(`reports.kinds.${a.kind}`, { defaultValue: a.kind })}</Table.Td>
-                <Table.Td>{a.key}</Table.Td>
-                <Table.Td>
-                  <StatusBadge code={a.status} text={t(`reports.alertStatuses.${a.status}`)} />
-                </Table.Td>
-                <Table.Td>{age(a.opened_at)}</Table.Td>
-                <Table.Td>
-                  <Text size="xs">{cell(a.evidence)}</Text>
-                </Table.Td>
-                <Table.Td>
-                  {a.acknowledged_by
-                    ? t("reports.acknowledgedBy", { actor: a.acknowledged_by })
-                    : can("alerts:manage") &&
-                      a.status === "open" && (
-                        <Button size="compact-xs" variant="light" onClick={() => void ack(a)}>
-                          {t("reports.acknowledge")}
-                        </Button>
-                      )}
-                </Table.Td>
+      <QueryView query={q} empty={(data) => data.data.length === 0}>
+        {(data) => (
+          <Table striped>
+            <Table.Thead>
+              <Table.Tr>
+                <Table.Th>{t("reports.kind")}</Table.Th>
+                <Table.Th>{t("reports.subject")}</Table.Th>
+                <Table.Th>{t("reports.status")}</Table.Th>
+                <Table.Th>{t("reports.opened")}</Table.Th>
+                <Table.Th>{t("reports.evidence")}</Table.Th>
+                <Table.Th />
               </Table.Tr>
-            ))}
-          </Table.Tbody>
-        </Table>
-      )}
+            </Table.Thead>
+            <Table.Tbody>
+              {data.data.map((a) => (
+                <Table.Tr key={a.id} data-alert={a.key}>
+                  <Table.Td>{t(`reports.kinds.${a.kind}`, { defaultValue: a.kind })}</Table.Td>
+                  <Table.Td>{a.key}</Table.Td>
+                  <Table.Td>
+                    <StatusBadge code={a.status} text={t(`reports.alertStatuses.${a.status}`)} />
+                  </Table.Td>
+                  <Table.Td>{age(a.opened_at)}</Table.Td>
+                  <Table.Td>
+                    <Text size="xs">{cell(a.evidence)}</Text>
+                  </Table.Td>
+                  <Table.Td>
+                    {a.acknowledged_by
+                      ? t("reports.acknowledgedBy", { actor: a.acknowledged_by })
+                      : can("alerts:manage") &&
+                        a.status === "open" && (
+                          <Button size="compact-xs" variant="light" onClick={() => void ack(a)}>
+                            {t("reports.acknowledge")}
+                          </Button>
+                        )}
+                  </Table.Td>
+                </Table.Tr>
+              ))}
+            </Table.Tbody>
+          </Table>
+        )}
+      </QueryView>
     </Stack>
   );
 }

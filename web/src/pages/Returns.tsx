@@ -1,4 +1,4 @@
-import { Select, Stack, Table, Text } from "@mantine/core";
+import { Select, Stack, Table } from "@mantine/core";
 import { useInfiniteQuery } from "@tanstack/react-query";
 import { useNavigate } from "@tanstack/react-router";
 import { useMemo } from "react";
@@ -6,7 +6,7 @@ import { useTranslation } from "react-i18next";
 import { get, type Page } from "../api";
 import { RETURN_STATUSES, type ReturnSummary } from "../ops-types";
 import { type ReturnsSearch, returnsRoute } from "../router";
-import { AnchorLink, age, ErrorView, Loading, PageTitle, StatusBadge } from "../ui";
+import { AnchorLink, age, PageTitle, QueryView, StatusBadge } from "../ui";
 
 /** The returns inbox: what came back and waits for someone, newest first. */
 export function ReturnsPage() {
@@ -34,48 +34,44 @@ export function ReturnsPage() {
         onChange={(v) => void navigate({ search: (s: ReturnsSearch) => ({ ...s, status: v ?? undefined }) })}
         w={240}
       />
-      {q.isPending ? (
-        <Loading />
-      ) : q.isError ? (
-        <ErrorView error={q.error} onRetry={() => void q.refetch()} />
-      ) : rows.length === 0 ? (
-        <Text c="dimmed">{t("app.none")}</Text>
-      ) : (
-        <Table.ScrollContainer minWidth={600}>
-          <Table striped>
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>{t("returns.number")}</Table.Th>
-                <Table.Th>{t("returns.order")}</Table.Th>
-                <Table.Th>{t("returns.status")}</Table.Th>
-                <Table.Th ta="right">{t("returns.units")}</Table.Th>
-                <Table.Th>{t("returns.age")}</Table.Th>
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {rows.map((r) => (
-                <Table.Tr key={r.id} data-return={r.number}>
-                  <Table.Td>
-                    <AnchorLink to="/returns/$id" params={{ id: String(r.id) }}>
-                      {r.number}
-                    </AnchorLink>
-                  </Table.Td>
-                  <Table.Td>
-                    <AnchorLink to="/orders/$id" params={{ id: String(r.order_id) }}>
-                      {r.order_number}
-                    </AnchorLink>
-                  </Table.Td>
-                  <Table.Td>
-                    <StatusBadge code={r.status} text={t(`returns.statuses.${r.status}`)} />
-                  </Table.Td>
-                  <Table.Td ta="right">{r.units}</Table.Td>
-                  <Table.Td>{age(r.created_at)}</Table.Td>
+      <QueryView query={q} empty={rows.length === 0}>
+        {(_data) => (
+          <Table.ScrollContainer minWidth={600}>
+            <Table striped>
+              <Table.Thead>
+                <Table.Tr>
+                  <Table.Th>{t("returns.number")}</Table.Th>
+                  <Table.Th>{t("returns.order")}</Table.Th>
+                  <Table.Th>{t("returns.status")}</Table.Th>
+                  <Table.Th ta="right">{t("returns.units")}</Table.Th>
+                  <Table.Th>{t("returns.age")}</Table.Th>
                 </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
-        </Table.ScrollContainer>
-      )}
+              </Table.Thead>
+              <Table.Tbody>
+                {rows.map((r) => (
+                  <Table.Tr key={r.id} data-return={r.number}>
+                    <Table.Td>
+                      <AnchorLink to="/returns/$id" params={{ id: String(r.id) }}>
+                        {r.number}
+                      </AnchorLink>
+                    </Table.Td>
+                    <Table.Td>
+                      <AnchorLink to="/orders/$id" params={{ id: String(r.order_id) }}>
+                        {r.order_number}
+                      </AnchorLink>
+                    </Table.Td>
+                    <Table.Td>
+                      <StatusBadge code={r.status} text={t(`returns.statuses.${r.status}`)} />
+                    </Table.Td>
+                    <Table.Td ta="right">{r.units}</Table.Td>
+                    <Table.Td>{age(r.created_at)}</Table.Td>
+                  </Table.Tr>
+                ))}
+              </Table.Tbody>
+            </Table>
+          </Table.ScrollContainer>
+        )}
+      </QueryView>
     </Stack>
   );
 }

@@ -18,7 +18,7 @@ import { get, type Page, post } from "../api";
 import { label } from "../i18n";
 import { useCan } from "../session";
 import { BUCKETS, type Level, type Location } from "../types";
-import { AnchorLink, ErrorView, Loading, notifyOk } from "../ui";
+import { AnchorLink, ErrorView, notifyOk, QueryView } from "../ui";
 
 const ROW = 36;
 
@@ -176,75 +176,73 @@ export function StockPage() {
           {levels.hasNextPage ? ` · ${t("stock.more")}` : ""}
         </Text>
       </Group>
-      {levels.isPending ? (
-        <Loading />
-      ) : levels.isError ? (
-        <ErrorView error={levels.error} onRetry={() => void levels.refetch()} />
-      ) : (
-        <section
-          ref={scroller}
-          style={{ height: "calc(100vh - 240px)", minHeight: 300, overflow: "auto" }}
-          // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling region must be reachable by keyboard (WCAG 2.1.1)
-          tabIndex={0}
-          aria-label={t("stock.title")}
-        >
-          <Table stickyHeader striped style={{ minWidth: 1000 }}>
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>{t("stock.sku")}</Table.Th>
-                <Table.Th>{t("stock.location")}</Table.Th>
-                {BUCKETS.map((b) => (
-                  <Table.Th key={b} ta="right">
-                    {label("buckets", b)}
-                  </Table.Th>
-                ))}
-                {can("inventory:adjust") && <Table.Th />}
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {top > 0 && (
-                <tr>
-                  <td style={{ height: top, padding: 0 }} />
-                </tr>
-              )}
-              {items.map((v) => {
-                const l = rows[v.index];
-                return (
-                  <Table.Tr
-                    key={`${l.sku}@${l.location}`}
-                    style={{ height: ROW }}
-                    data-level={`${l.sku}@${l.location}`}
-                  >
-                    <Table.Td>
-                      <AnchorLink to="/ledger" search={{ sku: l.sku, location: l.location }} size="sm">
-                        {l.sku}
-                      </AnchorLink>
-                    </Table.Td>
-                    <Table.Td>{l.location}</Table.Td>
-                    {BUCKETS.map((b) => (
-                      <Table.Td key={b} ta="right" data-bucket={b}>
-                        {l[b]}
-                      </Table.Td>
-                    ))}
-                    {can("inventory:adjust") && (
+      <QueryView query={levels}>
+        {(_data) => (
+          <section
+            ref={scroller}
+            style={{ height: "calc(100vh - 240px)", minHeight: 300, overflow: "auto" }}
+            // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling region must be reachable by keyboard (WCAG 2.1.1)
+            tabIndex={0}
+            aria-label={t("stock.title")}
+          >
+            <Table stickyHeader striped style={{ minWidth: 1000 }}>
+              <Table.Thead>
+                <Table.Tr>
+                  <Table.Th>{t("stock.sku")}</Table.Th>
+                  <Table.Th>{t("stock.location")}</Table.Th>
+                  {BUCKETS.map((b) => (
+                    <Table.Th key={b} ta="right">
+                      {label("buckets", b)}
+                    </Table.Th>
+                  ))}
+                  {can("inventory:adjust") && <Table.Th />}
+                </Table.Tr>
+              </Table.Thead>
+              <Table.Tbody>
+                {top > 0 && (
+                  <tr>
+                    <td style={{ height: top, padding: 0 }} />
+                  </tr>
+                )}
+                {items.map((v) => {
+                  const l = rows[v.index];
+                  return (
+                    <Table.Tr
+                      key={`${l.sku}@${l.location}`}
+                      style={{ height: ROW }}
+                      data-level={`${l.sku}@${l.location}`}
+                    >
                       <Table.Td>
-                        <Button size="compact-xs" variant="light" onClick={() => setAdjusting(l)}>
-                          {t("stock.adjust")}
-                        </Button>
+                        <AnchorLink to="/ledger" search={{ sku: l.sku, location: l.location }} size="sm">
+                          {l.sku}
+                        </AnchorLink>
                       </Table.Td>
-                    )}
-                  </Table.Tr>
-                );
-              })}
-              {bottom > 0 && (
-                <tr>
-                  <td style={{ height: bottom, padding: 0 }} />
-                </tr>
-              )}
-            </Table.Tbody>
-          </Table>
-        </section>
-      )}
+                      <Table.Td>{l.location}</Table.Td>
+                      {BUCKETS.map((b) => (
+                        <Table.Td key={b} ta="right" data-bucket={b}>
+                          {l[b]}
+                        </Table.Td>
+                      ))}
+                      {can("inventory:adjust") && (
+                        <Table.Td>
+                          <Button size="compact-xs" variant="light" onClick={() => setAdjusting(l)}>
+                            {t("stock.adjust")}
+                          </Button>
+                        </Table.Td>
+                      )}
+                    </Table.Tr>
+                  );
+                })}
+                {bottom > 0 && (
+                  <tr>
+                    <td style={{ height: bottom, padding: 0 }} />
+                  </tr>
+                )}
+              </Table.Tbody>
+            </Table>
+          </section>
+        )}
+      </QueryView>
       <Modal
         opened={adjusting !== null}
         onClose={() => setAdjusting(null)}

@@ -7,7 +7,7 @@ import { label } from "../i18n";
 import type { OrdersSearch } from "../router";
 import { useCan } from "../session";
 import type { Fulfilment, OrderSummary } from "../types";
-import { age, CardLink, ErrorView, Loading } from "../ui";
+import { age, CardLink, QueryView } from "../ui";
 
 const CAP = 500;
 // recharts is big: the figures and chart load after the queue counts, in their own chunk
@@ -135,42 +135,40 @@ export function TodayPage() {
         <Title order={1}>{t("today.title")}</Title>
         <Text c="dimmed">{t("today.subtitle")}</Text>
       </div>
-      {q.isPending ? (
-        <Loading />
-      ) : q.isError ? (
-        <ErrorView error={q.error} onRetry={() => void q.refetch()} />
-      ) : (
-        <SimpleGrid cols={{ base: 1, xs: 2, md: 3, lg: 4 }}>
-          {q.data.map((item) => {
-            const title = item.title.startsWith("hold:")
-              ? t("today.holdBy", { reason: label("hold", item.title.slice(5)) })
-              : t(item.title);
-            return (
-              <CardLink
-                key={item.key}
-                withBorder
-                to={item.to}
-                search={item.search}
-                data-queue={item.key}
-                aria-label={`${title}: ${item.count}${item.more ? "+" : ""}`}
-              >
-                <Text size="sm" fw={500}>
-                  {title}
-                </Text>
-                <Group justify="space-between" align="baseline" mt="xs">
-                  <Text fz={32} fw={700} data-count>
-                    {item.count}
-                    {item.more ? "+" : ""}
+      <QueryView query={q}>
+        {(data) => (
+          <SimpleGrid cols={{ base: 1, xs: 2, md: 3, lg: 4 }}>
+            {data.map((item) => {
+              const title = item.title.startsWith("hold:")
+                ? t("today.holdBy", { reason: label("hold", item.title.slice(5)) })
+                : t(item.title);
+              return (
+                <CardLink
+                  key={item.key}
+                  withBorder
+                  to={item.to}
+                  search={item.search}
+                  data-queue={item.key}
+                  aria-label={`${title}: ${item.count}${item.more ? "+" : ""}`}
+                >
+                  <Text size="sm" fw={500}>
+                    {title}
                   </Text>
-                  <Text size="sm" c="dimmed">
-                    {item.oldest ? t("today.oldest", { age: age(item.oldest) }) : t("today.empty")}
-                  </Text>
-                </Group>
-              </CardLink>
-            );
-          })}
-        </SimpleGrid>
-      )}
+                  <Group justify="space-between" align="baseline" mt="xs">
+                    <Text fz={32} fw={700} data-count>
+                      {item.count}
+                      {item.more ? "+" : ""}
+                    </Text>
+                    <Text size="sm" c="dimmed">
+                      {item.oldest ? t("today.oldest", { age: age(item.oldest) }) : t("today.empty")}
+                    </Text>
+                  </Group>
+                </CardLink>
+              );
+            })}
+          </SimpleGrid>
+        )}
+      </QueryView>
       {can("reports:read") && (
         <Suspense fallback={null}>
           <TodayChart />

@@ -5,7 +5,7 @@ import { useTranslation } from "react-i18next";
 import { del, get, type Page, post } from "../api";
 import type { Subscription } from "../ops-types";
 import { useCan } from "../session";
-import { ErrorView, Loading, notifyError, notifyOk, Section, StatusBadge, when } from "../ui";
+import { ErrorView, Loading, notifyError, notifyOk, QueryView, Section, StatusBadge, when } from "../ui";
 
 interface Delivery {
   id: number;
@@ -145,65 +145,61 @@ export function Webhooks() {
             <Code block>{secret}</Code>
           </Stack>
         )}
-        {subs.isPending ? (
-          <Loading />
-        ) : subs.isError ? (
-          <ErrorView error={subs.error} onRetry={() => void subs.refetch()} />
-        ) : subs.data.data.length === 0 ? (
-          <Text c="dimmed">{t("app.none")}</Text>
-        ) : (
-          <Table striped>
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>{t("integrations.url")}</Table.Th>
-                <Table.Th>{t("integrations.events")}</Table.Th>
-                <Table.Th>{t("integrations.state")}</Table.Th>
-                <Table.Th />
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {subs.data.data.map((s) => (
-                <Fragment key={s.id}>
-                  <Table.Tr data-subscription={s.id}>
-                    <Table.Td>{s.url}</Table.Td>
-                    <Table.Td>{s.events.join(", ")}</Table.Td>
-                    <Table.Td>
-                      <StatusBadge code={s.status} text={t(`integrations.subStatus.${s.status}`)} />
-                    </Table.Td>
-                    <Table.Td>
-                      <Group gap="xs" wrap="nowrap">
-                        <Button
-                          size="compact-xs"
-                          variant="light"
-                          onClick={() => setOpen(open === s.id ? null : s.id)}
-                        >
-                          {t("integrations.deliveries")}
-                        </Button>
-                        {can("integrations:manage") && (
+        <QueryView query={subs} empty={(data) => data.data.length === 0}>
+          {(data) => (
+            <Table striped>
+              <Table.Thead>
+                <Table.Tr>
+                  <Table.Th>{t("integrations.url")}</Table.Th>
+                  <Table.Th>{t("integrations.events")}</Table.Th>
+                  <Table.Th>{t("integrations.state")}</Table.Th>
+                  <Table.Th />
+                </Table.Tr>
+              </Table.Thead>
+              <Table.Tbody>
+                {data.data.map((s) => (
+                  <Fragment key={s.id}>
+                    <Table.Tr data-subscription={s.id}>
+                      <Table.Td>{s.url}</Table.Td>
+                      <Table.Td>{s.events.join(", ")}</Table.Td>
+                      <Table.Td>
+                        <StatusBadge code={s.status} text={t(`integrations.subStatus.${s.status}`)} />
+                      </Table.Td>
+                      <Table.Td>
+                        <Group gap="xs" wrap="nowrap">
                           <Button
                             size="compact-xs"
                             variant="light"
-                            color="red"
-                            onClick={() => void remove(s)}
+                            onClick={() => setOpen(open === s.id ? null : s.id)}
                           >
-                            {t("integrations.remove")}
+                            {t("integrations.deliveries")}
                           </Button>
-                        )}
-                      </Group>
-                    </Table.Td>
-                  </Table.Tr>
-                  {open === s.id && (
-                    <Table.Tr>
-                      <Table.Td colSpan={4}>
-                        <Deliveries id={s.id} />
+                          {can("integrations:manage") && (
+                            <Button
+                              size="compact-xs"
+                              variant="light"
+                              color="red"
+                              onClick={() => void remove(s)}
+                            >
+                              {t("integrations.remove")}
+                            </Button>
+                          )}
+                        </Group>
                       </Table.Td>
                     </Table.Tr>
-                  )}
-                </Fragment>
-              ))}
-            </Table.Tbody>
-          </Table>
-        )}
+                    {open === s.id && (
+                      <Table.Tr>
+                        <Table.Td colSpan={4}>
+                          <Deliveries id={s.id} />
+                        </Table.Td>
+                      </Table.Tr>
+                    )}
+                  </Fragment>
+                ))}
+              </Table.Tbody>
+            </Table>
+          )}
+        </QueryView>
       </Stack>
     </Section>
   );
